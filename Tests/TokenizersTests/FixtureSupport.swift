@@ -1,0 +1,47 @@
+import Foundation
+import XCTest
+@testable import Tokenizers
+
+/// Locations of the test fixtures, relative to this file.
+enum Fixtures {
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let directory = testsDirectory.appendingPathComponent("Fixtures")
+    static let repositoryRoot = testsDirectory.deletingLastPathComponent()
+    /// Copies of all-MiniLM-L6-v2's tokenizer.json, vocab.txt and tokenizer_config.json.
+    static let minilmTokenizerFolder = directory.appendingPathComponent("tokenizer_minilm")
+    /// The downloaded model (git-ignored; created by Scripts/setup).
+    static let minilmModelFolder = repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
+
+    /// One JSON object per non-empty line.
+    static func jsonLines(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
+        let url = directory.appendingPathComponent(name)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return try text.split(separator: "\n").map { row in
+            let object = try JSONSerialization.jsonObject(with: Data(row.utf8))
+            guard let dictionary = object as? [String: Any] else {
+                throw XCTSkip("unreachable")
+            }
+            return dictionary
+        }
+    }
+
+    static func ids(_ value: Any?) -> [Int32]? {
+        (value as? [Any])?.compactMap { ($0 as? NSNumber).map { Int32(truncating: $0) } }
+    }
+
+    /// The tokenizer built from the fixture copy of tokenizer.json (loaded once).
+    static let minilm: Result<BertTokenizer, TokenizerError> = Result { () throws(TokenizerError) -> BertTokenizer in
+        try BertTokenizer(tokenizerJSON: minilmTokenizerFolder.appendingPathComponent("tokenizer.json"))
+    }
+
+    /// The tokenizer built from the fixture copy of vocab.txt + tokenizer_config.json (loaded once).
+    static let minilmFromVocab: Result<BertTokenizer, TokenizerError> = Result { () throws(TokenizerError) -> BertTokenizer in
+        try BertTokenizer(vocabFile: minilmTokenizerFolder.appendingPathComponent("vocab.txt"),
+                          configFile: minilmTokenizerFolder.appendingPathComponent("tokenizer_config.json"))
+    }
+}
+
+/// Describes a string's scalars for failure messages, e.g. "U+0041 U+0301".
+func scalarDump(_ text: String) -> String {
+    text.unicodeScalars.prefix(60).map { String(format: "U+%04X", $0.value) }.joined(separator: " ")
+}
