@@ -1,0 +1,41 @@
+/// The feed-forward activation, by its Hugging Face `hidden_act` name.
+public enum Activation: String, Sendable, CaseIterable, Codable {
+    /// Exact GELU: x·½·(1 + erf(x/√2)) (`gelu`).
+    case gelu
+    /// Tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`).
+    case geluTanh = "gelu_new"
+    /// max(0, x) (`relu`).
+    case relu
+    /// x·sigmoid(x) (`silu`, also `swish`).
+    case silu
+
+    /// Reads a `hidden_act` value from `config.json`; `nil` when unsupported.
+    public init?(huggingFaceName name: String) {
+        switch name {
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+        case "relu": self = .relu
+        case "silu", "swish": self = .silu
+        default: return nil
+        }
+    }
+
+    /// The activation applied to 16 values.
+    @inline(__always)
+    func apply(_ x: SIMDMath.FloatVector) -> SIMDMath.FloatVector {
+        switch self {
+        case .gelu:
+            let lo = x.lowHalf, hi = x.highHalf
+            let s: Float = 0.707_106_781_186_547_6
+            let elo = SIMDMath.erf(lo * s), ehi = SIMDMath.erf(hi * s)
+            return SIMDMath.FloatVector(lowHalf: 0.5 * lo * (1 + elo), highHalf: 0.5 * hi * (1 + ehi))
+        case .geluTanh:
+            let inner = 0.797_884_560_802_865_4 * (x + 0.044715 * x * x * x)
+            return 0.5 * x * (1 + SIMDMath.tanh(inner))
+        case .relu:
+            return pointwiseMax(x, SIMDMath.FloatVector(repeating: 0))
+        case .silu:
+            return x / (1 + SIMDMath.exp(-x))
+        }
+    }
+}

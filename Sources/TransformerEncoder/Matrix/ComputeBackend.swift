@@ -1,0 +1,87 @@
+import CBLAS
+
+/// Which implementation computes the matrix products of the encoder.
+///
+/// The value is chosen at run time and passed down to every block, so the whole encoder runs on
+/// either backend: `.blas` calls OpenBLAS's `cblas_sgemm`; `.naive` uses plain Swift loops and is the
+/// reference that the BLAS results are checked against.
+public enum ComputeBackend: String, Sendable, CaseIterable, Codable {
+    /// OpenBLAS `cblas_sgemm`.
+    case blas
+    /// Plain Swift loops, no BLAS.
+    case naive
+}
+
+extension ComputeBackend {
+    /// `C = α·op(A)·op(B) + β·C` on row-major matrices, with shapes checked.
+    ///
+    /// - Parameters:
+    ///   - a: `(m, k)` after `transposeA` is applied.
+    ///   - b: `(k, n)` after `transposeB` is applied.
+    ///   - c: `(m, n)`; read when `beta != 0`, written always.
+    public func multiply(
+        _ a: Matrix, _ b: Matrix, into c: inout Matrix,
+        transposeA: Transpose = .none, transposeB: Transpose = .none,
+        alpha: Float = 1, beta: Float = 0
+    ) throws(MatrixError) {
+        let (m, ka) = transposeA == .none ? (a.rows, a.columns) : (a.columns, a.rows)
+        let (kb, n) = transposeB == .none ? (b.rows, b.columns) : (b.columns, b.rows)
+        guard ka == kb, c.rows == m, c.columns == n else {
+            throw .productShapeMismatch(a: "\(m)×\(ka)", b: "\(kb)×\(n)", c: "\(c.rows)×\(c.columns)")
+        }
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    gemm(
+                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: ka,
+                        alpha: alpha, a: pa.baseAddress, lda: max(a.columns, 1),
+                        b: pb.baseAddress, ldb: max(b.columns, 1),
+                        beta: beta, c: pc.baseAddress, ldc: max(n, 1))
+                }
+            }
+        }
+    }
+
+    /// `α·op(A)·op(B)` as a new matrix.
+    public func product(
+        _ a: Matrix, _ b: Matrix,
+        transposeA: Transpose = .none, transposeB: Transpose = .none, alpha: Float = 1
+    ) throws(MatrixError) -> Matrix {
+        let m = transposeA == .none ? a.rows : a.columns
+        let n = transposeB == .none ? b.columns : b.rows
+        var c = try Matrix(rows: m, columns: n)
+        try multiply(a, b, into: &c, transposeA: transposeA, transposeB: transposeB, alpha: alpha)
+        return c
+    }
+
+    /// Unchecked kernel: `C = α·op(A)·op(B) + β·C` over raw row-major buffers.
+    ///
+    /// a: `(m, k)` after `transposeA` (stored `(m, k)` or `(k, m)` with leading dimension `lda`),
+    /// b: `(k, n)` after `transposeB` (stored with leading dimension `ldb`), c: `(m, n)` with `ldc`.
+    /// Callers inside the library guarantee the shapes; the public entry is ``multiply(_:_:into:transposeA:transposeB:alpha:beta:)``.
+    @inline(__always)
+    func gemm(
+        transposeA: Transpose, transposeB: Transpose, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>?, lda: Int,
+        b: UnsafePointer<Float>?, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>?, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        switch self {
+        case .blas:
+            if k == 0 {  // OpenBLAS handles k == 0, but keep the contract explicit: C = β·C.
+                NaiveGEMM.scale(m: m, n: n, beta: beta, c: c!, ldc: ldc)
+                return
+            }
+            cblas_sgemm(
+                CblasRowMajor,
+                transposeA == .none ? CblasNoTrans : CblasTrans,
+                transposeB == .none ? CblasNoTrans : CblasTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        case .naive:
+            NaiveGEMM.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                alpha: alpha, a: a!, lda: lda, b: b!, ldb: ldb, beta: beta, c: c!, ldc: ldc)
+        }
+    }
+}

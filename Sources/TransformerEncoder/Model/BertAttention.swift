@@ -1,0 +1,77 @@
+import Foundation
+
+/// `attention`: multi-head self-attention (`attention.self.query|key|value`) followed by
+/// `attention.output` (dense projection, residual, LayerNorm).
+///
+/// Query, key and value are one GEMM over all tokens of the batch against their stacked weights.
+/// Attention itself runs per (sequence, head) over the sequence's true length: there is no padding in
+/// the packed batch, so the padding mask is the sequence lengths, and no row can be all-masked.
+struct BertAttention: @unchecked Sendable {
+    /// query | key | value stacked: weight (3·hidden, hidden), bias (3·hidden).
+    let queryKeyValue: Linear
+    /// attention.output.dense: (hidden, hidden)
+    let outputDense: Linear
+    /// attention.output.LayerNorm
+    let outputLayerNorm: LayerNorm
+    let hiddenSize: Int
+    let headCount: Int
+
+    static func load(_ scope: CheckpointScope, _ config: BertConfiguration) throws(EncoderError) -> BertAttention {
+        let h = config.hiddenSize
+        let attention = scope.scope("self")
+        let query = try Linear.load(attention.scope("query"), in: h, out: h)
+        let key = try Linear.load(attention.scope("key"), in: h, out: h)
+        let value = try Linear.load(attention.scope("value"), in: h, out: h)
+        return BertAttention(
+            queryKeyValue: Linear.stacked([query, key, value], storage: scope.storage),
+            outputDense: try Linear.load(scope.scope("output.dense"), in: h, out: h),
+            outputLayerNorm: try LayerNorm.load(scope.scope("output.LayerNorm"), size: h, epsilon: config.layerNormEps),
+            hiddenSize: h, headCount: config.numAttentionHeads)
+    }
+
+    /// workspace.hidden (tokens, hidden) = LayerNorm(hidden + Attention(hidden)·Woᵀ + bo).
+    func forward(_ context: ForwardContext) {
+        let ws = context.workspace
+        let h = hiddenSize
+        let h3 = 3 * h
+        let headSize = h / headCount
+        let backend = context.backend
+
+        // qkv (tokens, 3·hidden) = hidden·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]
+        queryKeyValue.forward(ws.hidden, rows: context.tokens, into: ws.qkv, context: context) { rows in
+            ElementwiseKernels.addBias(ws.qkv + rows.lowerBound * h3, rows: rows.count, n: h3, bias: queryKeyValue.bias)
+        }
+
+        // context[s, head] = softmax(Q·Kᵀ / √d) · V, per sequence s and head, over the true length only.
+        let scale = 1 / Float(headSize).squareRoot()
+        let starts = context.sequenceStarts
+        Parallel.forEach(count: context.sequenceCount * headCount, threads: context.threads) { item, worker in
+            let sequence = item / headCount
+            let head = item % headCount
+            let start = starts[sequence]
+            let length = starts[sequence + 1] - start
+            guard length > 0 else { return }
+            let q = ws.qkv + start * h3 + head * headSize  // (length, headSize), leading dimension 3·hidden
+            let k = q + h
+            let v = q + 2 * h
+            let scores = ws.scores(worker: worker)  // (length, length)
+            backend.gemm(
+                transposeA: .none, transposeB: .transposed, m: length, n: length, k: headSize,
+                alpha: 1, a: q, lda: h3, b: k, ldb: h3, beta: 0, c: scores, ldc: length)
+            ElementwiseKernels.softmax(scores, rows: length, n: length, ld: length, scale: scale)
+            backend.gemm(
+                transposeA: .none, transposeB: .none, m: length, n: headSize, k: length,
+                alpha: 1, a: scores, lda: length, b: v, ldb: h3,
+                beta: 0, c: ws.context + start * h + head * headSize, ldc: h)
+        }
+
+        // hidden = LayerNorm(hidden + context·Woᵀ + bo)
+        outputDense.forward(ws.context, rows: context.tokens, into: ws.projection, context: context) { rows in
+            let offset = rows.lowerBound * h
+            ElementwiseKernels.addBiasResidualLayerNorm(
+                ws.hidden + offset, ws.projection + offset, rows: rows.count, n: h,
+                bias: outputDense.bias, gamma: outputLayerNorm.weight, beta: outputLayerNorm.bias,
+                epsilon: outputLayerNorm.epsilon)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import SafeTensors
+
+/// Owns the memory behind a model's weights: the memory-mapped checkpoint's tensors (used in place)
+/// and the few buffers the encoder builds at load time (the concatenated Q/K/V projection).
+/// Immutable once loading ends, so the pointers handed out stay valid and safe to share.
+final class WeightStorage: @unchecked Sendable {
+    private var tensors: [FloatTensor] = []
+    private var owned: [UnsafeMutableBufferPointer<Float>] = []
+
+    func keep(_ tensor: FloatTensor) { tensors.append(tensor) }
+
+    /// A new zeroed buffer of `count` floats that lives as long as the model.
+    func allocate(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
+        buffer.initialize(repeating: 0)
+        owned.append(buffer)
+        return buffer
+    }
+
+    deinit { for buffer in owned { buffer.deallocate() } }
+}
+
+/// A view of the checkpoint scoped to one module, like candle's `vb.pp("attention")`: names are the
+/// checkpoint's own (`encoder.layer.3.attention.self.query.weight`), and every load states the shape
+/// it expects, so a wrong checkpoint fails at load time with the tensor's name.
+struct CheckpointScope {
+    let file: SafeTensorsFile
+    let prefix: String
+    let storage: WeightStorage
+
+    /// The root scope: detects the `bert.` prefix that `BertForMaskedLM` / `BertForPreTraining` checkpoints carry.
+    init(file: SafeTensorsFile, storage: WeightStorage) {
+        self.file = file
+        self.storage = storage
+        let names = Set(file.tensorNames)
+        if names.contains("embeddings.word_embeddings.weight") {
+            prefix = ""
+        } else if names.contains("bert.embeddings.word_embeddings.weight") {
+            prefix = "bert."
+        } else {
+            prefix = ""
+        }
+    }
+
+    private init(file: SafeTensorsFile, prefix: String, storage: WeightStorage) {
+        self.file = file
+        self.prefix = prefix
+        self.storage = storage
+    }
+
+    /// The scope of a sub-module: `scope("encoder").scope("layer.0")`.
+    func scope(_ name: String) -> CheckpointScope {
+        CheckpointScope(file: file, prefix: prefix + name + ".", storage: storage)
+    }
+
+    /// The tensor `name` of this scope as fp32, checked to have `shape`.
+    func tensor(_ name: String, shape: [Int]) throws(EncoderError) -> UnsafePointer<Float> {
+        do {
+            let tensor = try file.floatTensor(prefix + name, shape: shape)
+            storage.keep(tensor)
+            return tensor.pointer
+        } catch {
+            throw .checkpoint(error)
+        }
+    }
+}

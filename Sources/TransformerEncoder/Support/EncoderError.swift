@@ -1,0 +1,38 @@
+import SafeTensors
+import Tokenizers
+
+/// Everything that can go wrong when loading a model folder or encoding input, each case naming the
+/// file, field, tensor, sequence or position concerned.
+public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A file of the model folder is missing or cannot be read.
+    case unreadableFile(path: String, reason: String)
+    /// A JSON file is not valid JSON, or not of the expected form.
+    case malformedJSON(path: String, reason: String)
+    /// A field of a configuration file is missing, of the wrong type, or out of range.
+    case invalidField(path: String, field: String, reason: String)
+    /// The configuration describes a model this encoder does not implement.
+    case unsupported(path: String, field: String, value: String)
+    /// A problem with the checkpoint (`model.safetensors`).
+    case checkpoint(SafeTensorsError)
+    /// A problem with the tokenizer files.
+    case tokenizer(TokenizerError)
+    /// A sequence handed to the encoder is invalid: `sequence` is its index in the batch, `position` the token.
+    case invalidInput(sequence: Int, position: Int?, reason: String)
+    /// An option passed by the caller is out of range.
+    case invalidArgument(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadableFile(path, reason): return "\(path): \(reason)"
+        case let .malformedJSON(path, reason): return "\(path): \(reason)"
+        case let .invalidField(path, field, reason): return "\(path): field '\(field)' \(reason)"
+        case let .unsupported(path, field, value): return "\(path): unsupported \(field) '\(value)'"
+        case let .checkpoint(error): return error.description
+        case let .tokenizer(error): return error.description
+        case let .invalidInput(sequence, position, reason):
+            if let position { return "sequence \(sequence), position \(position): \(reason)" }
+            return "sequence \(sequence): \(reason)"
+        case let .invalidArgument(name, reason): return "\(name): \(reason)"
+        }
+    }
+}

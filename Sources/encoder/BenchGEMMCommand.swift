@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import TransformerEncoder
+
+/// `encoder bench`: benchmarks of the encoder and of its matrix layer.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks: BLAS against naive.",
+        subcommands: [BenchGEMMCommand.self])
+}
+
+/// `encoder bench gemm`: BLAS against naive on the GEMM shapes of a BERT layer.
+struct BenchGEMMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Time cblas_sgemm against the naive backend on the GEMM shapes of a BERT layer.",
+        discussion: """
+            Shapes are those of one BERT layer's dense projections, C(tokens×n) = X(tokens×k)·Wᵀ: \
+            attention (n = k = hidden), intermediate (n = 4·hidden, k = hidden) and output (n = hidden, k = 4·hidden), \
+            for hidden 384 and 768. Each BLAS result is checked against the naive one before it is timed; \
+            naive is skipped on shapes that would take longer than --naive-budget seconds.
+            """)
+
+    @Option(help: "Hidden sizes to benchmark (comma-separated).")
+    var hidden: String = "384,768"
+
+    @Option(help: "Token counts (GEMM rows) to benchmark (comma-separated).")
+    var tokens: String = "16,64,256,1024,4096"
+
+    @Option(help: "Skip the naive backend on a shape whose estimated time exceeds this many seconds.")
+    var naiveBudget: Double = 3
+
+    @Option(help: "Timed repetitions per shape and backend (the median is reported).")
+    var `repeat`: Int = 5
+
+    @Flag(help: "Print a JSON array instead of a table.")
+    var json = false
+
+    func run() throws {
+        let hiddenSizes = try parseList(hidden, name: "--hidden")
+        let tokenCounts = try parseList(tokens, name: "--tokens")
+        guard `repeat` > 0 else { throw ValidationError("--repeat must be positive") }
+        var results: [GEMMBenchmark.Result] = []
+        var naiveRate: Double? = nil  // GFLOP/s of the naive loops, measured once on a mid-size shape
+        for h in hiddenSizes {
+            let shapes = [(h, h, "attention"), (4 * h, h, "intermediate"), (h, 4 * h, "output")]
+            for m in tokenCounts {
+                for (n, k, label) in shapes {
+                    let shape = GEMMBenchmark.Shape(m: m, n: n, k: k, label: label)
+                    let estimate = naiveRate.map { shape.flops / ($0 * 1e9) } ?? 0
+                    let result = try GEMMBenchmark.run(
+                        shape, repeats: `repeat`, runNaive: estimate <= naiveBudget)
+                    if let g = result.naiveGFLOPS { naiveRate = g }
+                    results.append(result)
+                    if !json { FileHandle.standardError.write(Data(".".utf8)) }
+                }
+            }
+        }
+        if json {
+            let objects = results.map { $0.jsonObject }
+            let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("OpenBLAS core: \(OpenBLAS.coreName), threads: \(OpenBLAS.threadCount)")
+            print(GEMMBenchmark.table(results))
+        }
+    }
+
+    private func parseList(_ text: String, name: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("\(name) takes positive integers separated by commas, got '\(text)'")
+        }
+        return values.map { $0! }
+    }
+}

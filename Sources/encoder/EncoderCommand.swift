@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `encoder`: BERT-family sentence embeddings on the CPU, from Swift.
+@main
+struct EncoderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encoder",
+        abstract: "BLAS-accelerated BERT encoder: sentence embeddings, tokenization and benchmarks.",
+        subcommands: [BenchCommand.self])
+}

@@ -1,0 +1,130 @@
+import Foundation
+import TransformerEncoder
+
+/// Times one GEMM shape on both backends of the matrix layer.
+enum GEMMBenchmark {
+    /// C(m×n) = A(m×k)·B(n×k)ᵀ, the layout of a dense layer over `m` tokens.
+    struct Shape {
+        let m: Int, n: Int, k: Int
+        let label: String
+        var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    }
+
+    struct Result {
+        let shape: Shape
+        let blasGFLOPS: Double
+        let naiveGFLOPS: Double?
+        let maxDifference: Float?
+        var speedup: Double? { naiveGFLOPS.map { blasGFLOPS / $0 } }
+
+        var jsonObject: [String: Any] {
+            [
+                "m": shape.m, "n": shape.n, "k": shape.k, "layer": shape.label,
+                "blas_gflops": blasGFLOPS,
+                "naive_gflops": naiveGFLOPS.map { $0 as Any } ?? NSNull(),
+                "speedup": speedup.map { $0 as Any } ?? NSNull(),
+                "max_abs_difference": maxDifference.map { Double($0) as Any } ?? NSNull(),
+                "blas_core": OpenBLAS.coreName, "blas_threads": OpenBLAS.threadCount,
+            ]
+        }
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case mismatch(Shape, Float)
+        var description: String {
+            switch self {
+            case let .mismatch(s, d):
+                return "BLAS and naive disagree on \(s.m)×\(s.n)×\(s.k): max difference \(d)"
+            }
+        }
+    }
+
+    static func run(_ shape: Shape, repeats: Int, runNaive: Bool) throws -> Result {
+        var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
+        let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
+        let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
+        var blasC = try Matrix(rows: shape.m, columns: shape.n)
+        var naiveC = try Matrix(rows: shape.m, columns: shape.n)
+
+        // Check before timing: on the full shape when naive runs, else on a slice of rows.
+        let checkRows = runNaive ? shape.m : min(shape.m, 8)
+        let aCheck = try Matrix(rows: checkRows, columns: shape.k, values: Array(a.values[0..<(checkRows * shape.k)]))
+        let blasCheck = try ComputeBackend.blas.product(aCheck, b, transposeB: .transposed)
+        let naiveCheck = try ComputeBackend.naive.product(aCheck, b, transposeB: .transposed)
+        let difference = blasCheck.maxAbsoluteDifference(to: naiveCheck) ?? .infinity
+        // Inputs in [-1, 1): sums of k terms; allow float rounding growing with √k.
+        guard difference <= 1e-5 * Float(shape.k).squareRoot() * 4 else { throw Failure.mismatch(shape, difference) }
+
+        let blasSeconds = try median(repeats) {
+            try ComputeBackend.blas.multiply(a, b, into: &blasC, transposeB: .transposed)
+        }
+        var naiveSeconds: Double? = nil
+        if runNaive {
+            naiveSeconds = try median(max(1, min(repeats, 3))) {
+                try ComputeBackend.naive.multiply(a, b, into: &naiveC, transposeB: .transposed)
+            }
+        }
+        return Result(
+            shape: shape, blasGFLOPS: shape.flops / blasSeconds / 1e9,
+            naiveGFLOPS: naiveSeconds.map { shape.flops / $0 / 1e9 }, maxDifference: difference)
+    }
+
+    /// Median wall time of `count` runs of `body`, after one warm-up run.
+    static func median(_ count: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<count {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    static func table(_ results: [Result]) -> String {
+        var rows = [["m", "n", "k", "layer", "BLAS GFLOP/s", "naive GFLOP/s", "speed-up"]]
+        for r in results {
+            rows.append([
+                "\(r.shape.m)", "\(r.shape.n)", "\(r.shape.k)", r.shape.label,
+                String(format: "%.1f", r.blasGFLOPS),
+                r.naiveGFLOPS.map { String(format: "%.2f", $0) } ?? "skipped",
+                r.speedup.map { String(format: "%.0f×", $0) } ?? "-",
+            ])
+        }
+        return TextTable.render(rows)
+    }
+}
+
+/// A small deterministic generator for benchmark inputs.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
+
+/// Aligned plain-text tables: first row is the header; numbers right-aligned.
+enum TextTable {
+    static func render(_ rows: [[String]]) -> String {
+        guard let header = rows.first else { return "" }
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ row: [String]) -> String {
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 || Double(cell.filter { $0 != "×" }) != nil ? pad + cell : cell + pad
+            }.joined(separator: "  ")
+        }
+        var out = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        out += rows.dropFirst().map(line)
+        return out.joined(separator: "\n")
+    }
+}

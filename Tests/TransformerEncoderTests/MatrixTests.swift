@@ -1,0 +1,86 @@
+import XCTest
+@testable import TransformerEncoder
+
+final class MatrixTests: XCTestCase {
+    /// A product small enough to do by hand.
+    func testHandComputedProduct() throws {
+        // [1 2 3]   [ 7  8]   [1·7+2·9+3·11  1·8+2·10+3·12]   [ 58  64]
+        // [4 5 6] · [ 9 10] = [4·7+5·9+6·11  4·8+5·10+6·12] = [139 154]
+        //           [11 12]
+        let a = try Matrix(rows: 2, columns: 3, values: [1, 2, 3, 4, 5, 6])
+        let b = try Matrix(rows: 3, columns: 2, values: [7, 8, 9, 10, 11, 12])
+        for backend in ComputeBackend.allCases {
+            let c = try backend.product(a, b)
+            XCTAssertEqual(c.values, [58, 64, 139, 154], "\(backend)")
+            // Aᵀ given as stored transpose: same result.
+            let at = try Matrix(rows: 3, columns: 2, values: [1, 4, 2, 5, 3, 6])
+            XCTAssertEqual(try backend.product(at, b, transposeA: .transposed).values, [58, 64, 139, 154], "\(backend)")
+            // α and β: C = 2·A·B + 0.5·C
+            var d = try Matrix(rows: 2, columns: 2, values: [2, 4, 6, 8])
+            try backend.multiply(a, b, into: &d, alpha: 2, beta: 0.5)
+            XCTAssertEqual(d.values, [117, 130, 281, 312], "\(backend)")
+        }
+    }
+
+    /// BLAS against naive on random shapes, all four transpose combinations, α/β not 0/1.
+    func testBLASMatchesNaiveOnRandomShapes() throws {
+        var random = TestRandom(seed: 42)
+        let shapes = [(1, 1, 1), (7, 13, 5), (2, 3, 1), (1, 64, 1), (33, 1, 17), (129, 385, 1153), (16, 384, 1536)]
+        var worst: Float = 0
+        for (m, n, k) in shapes {
+            for ta in [Transpose.none, .transposed] {
+                for tb in [Transpose.none, .transposed] {
+                    let a = ta == .none ? random.matrix(m, k) : random.matrix(k, m)
+                    let b = tb == .none ? random.matrix(k, n) : random.matrix(n, k)
+                    let c0 = random.matrix(m, n)
+                    var blas = c0, naive = c0
+                    try ComputeBackend.blas.multiply(a, b, into: &blas, transposeA: ta, transposeB: tb, alpha: 0.75, beta: -1.25)
+                    try ComputeBackend.naive.multiply(a, b, into: &naive, transposeA: ta, transposeB: tb, alpha: 0.75, beta: -1.25)
+                    let difference = try XCTUnwrap(blas.maxAbsoluteDifference(to: naive))
+                    worst = max(worst, difference)
+                    XCTAssertLessThan(difference, 1e-5 * Float(k).squareRoot() * 2, "\(m)×\(n)×\(k) \(ta) \(tb)")
+                }
+            }
+        }
+        print("BLAS vs naive GEMM: max |difference| = \(worst)")
+    }
+
+    /// β = 0 must ignore whatever C held (even NaN), as BLAS does.
+    func testBetaZeroOverwritesGarbage() throws {
+        let a = try Matrix(rows: 2, columns: 2, values: [1, 0, 0, 1])
+        for backend in ComputeBackend.allCases {
+            var c = try Matrix(rows: 2, columns: 2, values: [.nan, .nan, .infinity, 3])
+            try backend.multiply(a, a, into: &c)
+            XCTAssertEqual(c.values, [1, 0, 0, 1], "\(backend)")
+        }
+    }
+
+    func testShapeMismatchesAreRejected() throws {
+        let a = try Matrix(rows: 2, columns: 3)
+        let b = try Matrix(rows: 2, columns: 3)
+        for backend in ComputeBackend.allCases {
+            XCTAssertThrowsError(try backend.product(a, b)) { error in
+                XCTAssertEqual(error as? MatrixError, .productShapeMismatch(a: "2×3", b: "2×3", c: "2×3"))
+            }
+            var wrongC = try Matrix(rows: 3, columns: 3)
+            XCTAssertThrowsError(try backend.multiply(a, b, into: &wrongC, transposeB: .transposed))
+            XCTAssertNoThrow(try backend.product(a, b, transposeB: .transposed))
+        }
+        XCTAssertThrowsError(try Matrix(rows: 2, columns: 2, values: [1, 2, 3])) { error in
+            XCTAssertEqual(error as? MatrixError, .elementCountMismatch(rows: 2, columns: 2, count: 3))
+        }
+        XCTAssertThrowsError(try Matrix(rows: -1, columns: 2))
+        XCTAssertThrowsError(try Matrix(rows: Int.max, columns: 2))
+    }
+
+    func testEmptyDimensions() throws {
+        for backend in ComputeBackend.allCases {
+            // k = 0: C = β·C
+            let a = try Matrix(rows: 2, columns: 0)
+            let b = try Matrix(rows: 0, columns: 2)
+            var c = try Matrix(rows: 2, columns: 2, values: [1, 2, 3, 4])
+            try backend.multiply(a, b, into: &c, beta: 2)
+            XCTAssertEqual(c.values, [2, 4, 6, 8], "\(backend)")
+        }
+    }
+}
