@@ -304,6 +304,61 @@ def random_texts(count=300, seed=1234):
     return out
 
 
+# Variants of the MiniLM tokenizer.json (keys replaced at the top level) exercising the other
+# supported components. The Swift test applies the same replacements to its fixture copy.
+VARIANTS = {
+    "cased": {"normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                             "strip_accents": None, "lowercase": False}},
+    "lowercase_keep_accents": {"normalizer": {"type": "BertNormalizer", "clean_text": True,
+                                              "handle_chinese_chars": True, "strip_accents": False,
+                                              "lowercase": True}},
+    "strip_accents_no_lowercase": {"normalizer": {"type": "BertNormalizer", "clean_text": True,
+                                                  "handle_chinese_chars": True, "strip_accents": True,
+                                                  "lowercase": False}},
+    "no_clean_no_chinese": {"normalizer": {"type": "BertNormalizer", "clean_text": False,
+                                           "handle_chinese_chars": False, "strip_accents": None,
+                                           "lowercase": True}},
+    "sequence_components": {
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"},
+                                                            {"type": "Lowercase"}]},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"},
+                                                                {"type": "BertPreTokenizer"}]},
+        "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]", 101]},
+    },
+    "nfd_whitespace_split_no_post_processor": {
+        "normalizer": {"type": "NFD"},
+        "pre_tokenizer": {"type": "WhitespaceSplit"},
+        "post_processor": None,
+    },
+    "no_normalizer": {"normalizer": None},
+    "added_token_flags": {"added_tokens": [
+        {"id": 0, "content": "[PAD]", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": True},
+        {"id": 100, "content": "[UNK]", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": True},
+        {"id": 101, "content": "[CLS]", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": True},
+        {"id": 102, "content": "[SEP]", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": True},
+        {"id": 103, "content": "[MASK]", "single_word": False, "lstrip": True, "rstrip": True,
+         "normalized": False, "special": True},
+        {"id": 30522, "content": "naïve", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": True, "special": False},
+        {"id": 30523, "content": "xyz", "single_word": True, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": False},
+    ]},
+}
+
+VARIANT_TEXTS = [
+    "Hello, World! Café naïve RÉSUMÉ", "İstanbul DİYARBAKIR ıi Straße ẞ ﬁnance", "cafe\u0301 a\u0323\u0302 a\u0302\u0323",
+    "नमस्ते दुनिया। हिन्दी", "বাংলা", "1️⃣ e\u0489 o\u20d2", "你好，世界！日本語の文章です。𠀀", "ctrl\u0001a nul\u0000b del\u007f",
+    "tab\there\nnew\u00a0nbsp\u3000ideo\u2028line", "zero\u200bwidth \ufeffBOM \ufffd", "[MASK] x[CLS]y [unk]",
+    "ΣΑΣ σας Ωmega ΐ", "한국어 안녕하세요", "ＡＢＣ １２３", "👨‍👩‍👧‍👦 👍🏿 🇺🇸", "",
+    "a  [MASK]  b [MASK]c", "Naïve naive NAÏVE naïveté", "xyz axyz xyzb xyz! (xyz) x_xyz",
+    "\u1100\u1161\u11a8 jamo \u0915\u093c\u0947", "q\u0307\u0323 \u1e0b\u0323 \u00c5\u0328",
+]
+
+
 def encode_record(tok, text, pair=None, max_length=None):
     if max_length is None:
         tok.no_truncation()
@@ -354,6 +409,23 @@ def main():
         for text in random_texts():
             enc = tok.encode(text)
             f.write(json.dumps({"text": text, "input_ids": enc.ids}, ensure_ascii=True) + "\n")
+
+    base = json.load(open(os.path.join(MODEL, "tokenizer.json"), encoding="utf-8"))
+    with open(os.path.join(FIXTURES, "tokenizer_variants.jsonl"), "w", encoding="utf-8") as f:
+        for name, replacements in VARIANTS.items():
+            config = dict(base)
+            config.update(replacements)
+            vtok = Tokenizer.from_str(json.dumps(config))
+            vtok.no_padding()
+            vtok.no_truncation()
+            cases = []
+            for text in VARIANT_TEXTS:
+                enc = vtok.encode(text)
+                cases.append({"text": text, "input_ids": enc.ids, "token_type_ids": enc.type_ids})
+            for a, b in PAIRS[:4]:
+                enc = vtok.encode(a, b)
+                cases.append({"text": a, "pair": b, "input_ids": enc.ids, "token_type_ids": enc.type_ids})
+            f.write(json.dumps({"variant": name, "replace": replacements, "cases": cases}, ensure_ascii=True) + "\n")
 
     dst = os.path.join(FIXTURES, "tokenizer_minilm")
     os.makedirs(dst, exist_ok=True)
