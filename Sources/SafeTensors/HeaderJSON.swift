@@ -16,13 +16,13 @@ enum JSONNumber: Equatable {
 }
 
 /// A parsed JSON value. Objects keep their members in order, duplicates included.
-indirect enum JSONValue {
+enum JSONValue {
     case null
     case bool(Bool)
     case number(JSONNumber)
     case string(String)
     case array([JSONValue])
-    case object([(key: String, value: JSONValue)])
+    case object([JSONMember])
 
     /// A short name of the value's type, for error messages.
     var typeName: String {
@@ -35,6 +35,12 @@ indirect enum JSONValue {
         case .object: return "an object"
         }
     }
+}
+
+/// One `"key": value` member of a JSON object.
+struct JSONMember {
+    let key: String
+    let value: JSONValue
 }
 
 /// A syntax error at `offset` bytes from the start of the parsed buffer.
@@ -162,7 +168,7 @@ struct HeaderJSONParser {
     private mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
         pos += 1  // '{'
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [JSONMember] = []
         skipWhitespace()
         if current == UInt8(ascii: "}") { pos += 1; return .object(members) }
         while true {
@@ -175,7 +181,7 @@ struct HeaderJSONParser {
             try expect(UInt8(ascii: ":"), "':' after an object key")
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            members.append((key: key, value: value))
+            members.append(JSONMember(key: key, value: value))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): pos += 1

@@ -45,7 +45,8 @@ enum HeaderValidator {
         tensors.reserveCapacity(entries.count)
         var seen = Set<String>()
         seen.reserveCapacity(entries.count)
-        for (key, value) in entries {
+        for entry in entries {
+            let key = entry.key, value = entry.value
             if !seen.insert(key).inserted { throw fail(.duplicateTensorName, tensor: key) }
             if key == "__metadata__" {
                 metadata = try parseMetadata(value, fail: fail)
@@ -76,7 +77,8 @@ enum HeaderValidator {
             throw fail(.invalidMetadata(reason: "expected an object, found \(value.typeName)"), nil)
         }
         var result: [String: String] = [:]
-        for (key, member) in members {
+        for entry in members {
+            let key = entry.key, member = entry.value
             guard case .string(let s) = member else {
                 throw fail(.invalidMetadata(reason: "value of '\(SafeTensorsError.printable(key))' is \(member.typeName), not a string"), nil)
             }
@@ -95,7 +97,8 @@ enum HeaderValidator {
         var dtypeValue: JSONValue? = nil
         var shapeValue: JSONValue? = nil
         var offsetsValue: JSONValue? = nil
-        for (key, member) in members {
+        for entry in members {
+            let key = entry.key, member = entry.value
             switch key {
             case "dtype":
                 if dtypeValue != nil { throw fail(.duplicateField(key), name) }

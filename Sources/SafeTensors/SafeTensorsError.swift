@@ -36,6 +36,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Sendable, Equata
 
         // MARK: Tensor entries
         /// Two entries of the header object have the same key (tensor name, or `__metadata__`).
+        /// Keys are compared as Swift strings, i.e. up to Unicode canonical equivalence, so two
+        /// names a `String`-keyed lookup could not tell apart are rejected too.
         case duplicateTensorName
         /// A tensor's entry is not a JSON object.
         case tensorEntryNotObject

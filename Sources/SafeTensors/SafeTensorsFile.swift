@@ -12,6 +12,9 @@ import Foundation
 /// to what the header claims. After a successful init every ``TensorInfo`` lies inside the
 /// data section, has exactly `elementCount × byteSize` bytes, and no two tensors overlap.
 ///
+/// Memory used while validating is proportional to the header's actual size (which is bounded
+/// by ``maxHeaderLength`` and the file size), never to sizes the header merely claims.
+///
 /// Immutable after init; safe to share between threads. ``SafeTensorsFile/init(bytes:name:)``
 /// is the single entry point for fuzzing.
 public final class SafeTensorsFile: @unchecked Sendable {

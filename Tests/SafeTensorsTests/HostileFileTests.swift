@@ -284,6 +284,9 @@ final class HostileFileTests: XCTestCase {
         // Names that differ only in escaping are the same name.
         let escaped = "{\(entry("w", begin: 0, count: 1)),\(entry(#"\u0077"#, begin: 4, count: 1))}"
         assertRejects(Builder.file(header: escaped, data: [UInt8](repeating: 0, count: 8)), .duplicateTensorName, tensor: "w")
+        // Canonically equivalent names ("é" precomposed and decomposed) cannot both be looked up.
+        let equivalent = "{\(entry("caf\u{E9}", begin: 0, count: 1)),\(entry("cafe\u{301}", begin: 4, count: 1))}"
+        assertRejects(Builder.file(header: equivalent, data: [UInt8](repeating: 0, count: 8)), .duplicateTensorName, tensor: "cafe\u{301}")
         // Two __metadata__ objects.
         assertRejects(Builder.file(header: #"{"__metadata__":{},"__metadata__":{}}"#), .duplicateTensorName, tensor: "__metadata__")
     }

@@ -142,4 +142,22 @@ final class TinyBertTests: XCTestCase {
             XCTAssertEqual(t?.count, file.info(name)?.elementCount)
         }
     }
+
+    /// The all-MiniLM-L6-v2 reference batch (Tests/Fixtures/minilm_padded_batch.safetensors);
+    /// numbers from numpy as described above.
+    func testMiniLMReferenceBatch() throws {
+        let url = Fixtures.root.appendingPathComponent("minilm_padded_batch.safetensors")
+        let file = try SafeTensorsFile(contentsOf: url)
+        XCTAssertEqual(file.tensorNames.count, 11)
+        XCTAssertEqual(file.headerLength, 904)
+        let ids = try file.intTensor("input_ids")
+        XCTAssertEqual(ids.shape, [3, 16])
+        XCTAssertEqual(Array(ids.values.prefix(9)), [101, 1996, 4937, 2938, 2006, 1996, 13523, 1012, 102])
+        XCTAssertEqual(Array(ids.values.suffix(16)), [101, 1037, 102] + [Int](repeating: 0, count: 13))
+        let last = try file.floatTensor("last_hidden_state", shape: [3, 16, 384])
+        XCTAssertTrue(last.isBorrowed)
+        XCTAssertEqual(last.buffer.first, 0.4872104525566101)
+        XCTAssertEqual(last.buffer.last, -0.10996781289577484)
+        XCTAssertEqual(last.buffer.reduce(0.0) { $0 + Double($1) }, 59.34461666261112, accuracy: 1e-7)
+    }
 }
