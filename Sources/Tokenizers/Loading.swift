@@ -36,7 +36,7 @@ func readJSONObject(_ url: URL) throws(TokenizerError) -> [String: JSONValue] {
     do {
         value = try JSONValue.parse(data)
     } catch {
-        throw TokenizerError(.invalidJSON, file: url.path, message: "not valid JSON")
+        throw TokenizerError(.invalidJSON, file: url.path, message: "not valid JSON: \(error.message) at byte \(error.offset)")
     }
     guard case .object(let object) = value else {
         throw TokenizerError(.invalidJSON, file: url.path, message: "the top level is \(value.typeName), not an object")
@@ -410,11 +410,11 @@ struct VocabTextLoader {
         }
 
         let data = try readFile(vocabURL)
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard String(data: data, encoding: .utf8) != nil else {
             throw TokenizerError(.invalidJSON, file: vocabURL.path, message: "not valid UTF-8 text")
         }
         // Like Rust's BufRead::lines (split on \n, drop a trailing \r) followed by trim_end().
-        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(Substring.UnicodeScalarView.init)
+        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
         guard !lines.isEmpty else {
             throw TokenizerError(.invalidVocabulary, file: vocabURL.path, message: "the vocabulary is empty")
@@ -427,13 +427,11 @@ struct VocabTextLoader {
         var idToToken: [Int32: String] = [:]
         idToToken.reserveCapacity(lines.count)
         for (index, line) in lines.enumerated() {
-            var end = line.endIndex
-            while end > line.startIndex {
-                let previous = line.index(before: end)
-                guard CharacterClasses.flags(of: line[previous].value).contains(.whitespace) else { break }
-                end = previous
+            var token = String(decoding: line, as: UTF8.self)
+            while let last = token.unicodeScalars.last,
+                  CharacterClasses.flags(of: last.value).contains(.whitespace) {
+                token.unicodeScalars.removeLast()
             }
-            let token = String(String.UnicodeScalarView(line[line.startIndex..<end]))
             // A repeated token keeps the id of its last line, as in Hugging Face's WordPiece::read_file.
             vocabulary[token] = Int32(index)
             idToToken[Int32(index)] = token

@@ -16,12 +16,10 @@ enum Fixtures {
     static func jsonLines(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
         let url = directory.appendingPathComponent(name)
         let text = try String(contentsOf: url, encoding: .utf8)
-        return try text.split(separator: "\n").map { row in
+        return try text.split(separator: "\n").enumerated().map { index, row in
             let object = try JSONSerialization.jsonObject(with: Data(row.utf8))
-            guard let dictionary = object as? [String: Any] else {
-                throw XCTSkip("unreachable")
-            }
-            return dictionary
+            return try XCTUnwrap(object as? [String: Any], "\(name) line \(index + 1) is not a JSON object",
+                                 file: file, line: line)
         }
     }
 

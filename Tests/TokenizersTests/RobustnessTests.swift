@@ -92,5 +92,12 @@ final class RobustnessTests: XCTestCase {
         }
         // Generous bound (debug builds, shared machines): milliseconds are expected.
         XCTAssertLessThan(elapsed, .seconds(2), "tokenizing \(texts.count) texts took \(elapsed)")
+        if ProcessInfo.processInfo.environment["TOKENIZER_TIMING"] != nil {
+            let url = Fixtures.minilmTokenizerFolder.appendingPathComponent("tokenizer.json")
+            let load = clock.measure { _ = try? BertTokenizer(tokenizerJSON: url) }
+            let vocab = Fixtures.minilmTokenizerFolder.appendingPathComponent("vocab.txt")
+            let loadVocab = clock.measure { _ = try? BertTokenizer(vocabFile: vocab, configFile: nil) }
+            print("tokenized \(texts.count) texts in \(elapsed); tokenizer.json load \(load); vocab.txt load \(loadVocab)")
+        }
     }
 }
