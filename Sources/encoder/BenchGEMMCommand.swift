@@ -6,8 +6,9 @@ import TransformerEncoder
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: BLAS against naive.",
-        subcommands: [BenchGEMMCommand.self])
+        abstract: "Benchmarks: the whole encoder (default) or its GEMMs, BLAS against naive.",
+        subcommands: [BenchEncoderCommand.self, BenchGEMMCommand.self],
+        defaultSubcommand: BenchEncoderCommand.self)
 }
 
 /// `encoder bench gemm`: BLAS against naive on the GEMM shapes of a BERT layer.

@@ -76,7 +76,7 @@ final class InputReader {
             }
             if atEnd {
                 guard !buffer.isEmpty else { return nil }
-                defer { buffer = Data() }
+                defer { buffer = Data(); searchFrom = 0 }
                 return buffer
             }
             searchFrom = buffer.count

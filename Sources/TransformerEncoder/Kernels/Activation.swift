@@ -33,7 +33,7 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
             let inner = 0.797_884_560_802_865_4 * (x + 0.044715 * x * x * x)
             return 0.5 * x * (1 + SIMDMath.tanh(inner))
         case .relu:
-            return pointwiseMax(x, SIMDMath.FloatVector(repeating: 0))
+            return x.replacing(with: 0, where: x .< 0)
         case .silu:
             return x / (1 + SIMDMath.exp(-x))
         }

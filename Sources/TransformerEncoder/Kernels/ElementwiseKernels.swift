@@ -106,7 +106,7 @@ enum ElementwiseKernels {
             let row = x + r * ld
             var maxV = SIMDMath.FloatVector(repeating: -.infinity)
             var j = 0
-            while j + w <= n { maxV = pointwiseMax(maxV, SIMDMath.load(row + j)); j += w }
+            while j + w <= n { let v = SIMDMath.load(row + j); maxV.replace(with: v, where: v .> maxV); j += w }
             var m = maxV.max()
             while j < n { m = max(m, row[j]); j += 1 }
             let scaledMax = SIMDMath.FloatVector(repeating: m * scale)

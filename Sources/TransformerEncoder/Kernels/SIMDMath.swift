@@ -11,8 +11,13 @@ enum SIMDMath {
     @inline(__always)
     static func exp(_ x: FloatVector) -> FloatVector {
         // exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x − n·ln 2 (in two parts for precision).
-        let clamped = x.clamped(lowerBound: FloatVector(repeating: -87.33654), upperBound: FloatVector(repeating: 88.72283))
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        // Rounding uses the 1.5·2^23 trick: adding it leaves n in the low mantissa bits, so no
+        // float→int conversion (slow for SIMD in Swift) is needed.
+        var clamped = x.replacing(with: -87.33654, where: x .< -87.33654)
+        clamped.replace(with: 88.72283, where: clamped .> 88.72283)
+        let magic = FloatVector(repeating: 12_582_912)  // 1.5·2^23, bit pattern 0x4B40_0000
+        let shifted = clamped * 1.442_695_04 + magic
+        let n = shifted - magic
         var r = clamped - n * 0.693_359_375
         r = r - n * -2.121_944_4e-4
         // Cephes expf polynomial on r ∈ [−ln2/2, ln2/2].
@@ -23,8 +28,8 @@ enum SIMDMath {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         p = p * (r * r) + r + 1
-        // 2^n through the exponent bits; n ∈ [−126, 128] after clamping, split to avoid overflow at 128.
-        let ni = SIMD16<Int32>(n, rounding: .towardZero)
+        // 2^n through the exponent bits; n ∈ [−126, 128], split in two factors so 2^128 does not overflow.
+        let ni = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         let half = ni &>> 1
         let scaleA = unsafeBitCast((half &+ 127) &<< 23, to: FloatVector.self)
         let scaleB = unsafeBitCast(((ni &- half) &+ 127) &<< 23, to: FloatVector.self)
@@ -38,7 +43,9 @@ enum SIMDMath {
     /// (absolute error below 1e-7 before rounding to `Float`).
     @inline(__always)
     static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let xd = SIMD8<Double>(x).clamped(lowerBound: SIMD8<Double>(repeating: -4), upperBound: SIMD8<Double>(repeating: 4))
+        var xd = SIMD8<Double>(x)
+        xd.replace(with: -4, where: xd .< -4)
+        xd.replace(with: 4, where: xd .> 4)
         let x2 = xd * xd
         var p = SIMD8<Double>(repeating: -2.72614225801306e-10)
         p = p * x2 + 2.77068142495902e-08

@@ -120,10 +120,13 @@ public struct SemanticIndex: Sendable {
     }
 
     /// A reduced index whose projection is fitted on the corpus itself: the top `dimensions` principal
-    /// components of `embeddings` (see ``PrincipalComponents/init(fitting:components:whiten:)``).
-    public init(embeddings: Matrix, reducedTo dimensions: Int, whiten: Bool = false) throws(SearchError) {
+    /// components of `embeddings` (see ``PrincipalComponents/init(fitting:components:whiten:centered:)``).
+    public init(
+        embeddings: Matrix, reducedTo dimensions: Int, whiten: Bool = false, centered: Bool = false
+    ) throws(SearchError) {
         guard embeddings.rows > 0, embeddings.columns > 0 else { throw .emptyCorpus }
-        let reduction = try PrincipalComponents(fitting: embeddings, components: dimensions, whiten: whiten)
+        let reduction = try PrincipalComponents(
+            fitting: embeddings, components: dimensions, whiten: whiten, centered: centered)
         try self.init(embeddings: embeddings, reduction: reduction)
     }
 

@@ -8,15 +8,19 @@ enum JSONFile {
 
     /// The top-level JSON object of the file at `url`.
     static func object(at url: URL) throws(EncoderError) -> [String: Any] {
-        let data = try read(url)
+        try object(from: read(url), path: url.path)
+    }
+
+    /// The top-level JSON object of `data` (the contents of the file at `path`, named in errors).
+    static func object(from data: Data, path: String) throws(EncoderError) -> [String: Any] {
         let value: Any
         do {
             value = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw .malformedJSON(path: url.path, reason: "not valid JSON")
+            throw .malformedJSON(path: path, reason: "not valid JSON")
         }
         guard let object = value as? [String: Any] else {
-            throw .malformedJSON(path: url.path, reason: "top level is not a JSON object")
+            throw .malformedJSON(path: path, reason: "top level is not a JSON object")
         }
         return object
     }
@@ -71,12 +75,13 @@ struct JSONFields {
             throw .invalidField(path: path, field: field, reason: "is missing")
         }
         guard let number = object[field] as? NSNumber, !Self.isBoolean(object[field]!),
-              let value = Int(exactly: number.doubleValue)
+              number.doubleValue.isFinite, number.doubleValue.rounded() == number.doubleValue
         else {
             throw .invalidField(path: path, field: field, reason: "is not an integer: \(String(describing: object[field]!))")
         }
-        guard range.contains(value) else {
-            throw .invalidField(path: path, field: field, reason: "is \(value), must be in \(range.lowerBound)...\(range.upperBound)")
+        // Integral but possibly beyond Int (1e300, 2^63): out of range, not "not an integer".
+        guard let value = Int(exactly: number.doubleValue), range.contains(value) else {
+            throw .invalidField(path: path, field: field, reason: "is \(number), must be in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
