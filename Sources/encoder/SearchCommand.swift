@@ -14,7 +14,8 @@ struct SearchCommand: ParsableCommand {
             from one BLAS GEMM per query batch and a partial top-k selection (no sort of the corpus).
 
             --reduce-dimensions D searches in the top D principal components of the corpus embeddings \
-            (PCA fitted with LAPACKE_ssyevd; add --whiten to scale them to unit variance).
+            (PCA fitted with LAPACKE_ssyevd). The embeddings are projected as they are; --center subtracts \
+            the corpus mean first, --whiten scales the components to unit variance (usually with --center).
 
             --evaluate-reduction D1,D2,… measures instead of printing hits: recall@K of the reduced searches \
             against the full-dimension one, and the search speed of each (queries/s, median of --repeat runs, \
@@ -40,6 +41,9 @@ struct SearchCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Search in the top D principal components of the corpus embeddings.", valueName: "d"))
     var reduceDimensions: Int?
+
+    @Flag(help: "With --reduce-dimensions or --evaluate-reduction: subtract the corpus mean before projecting.")
+    var center = false
 
     @Flag(help: "With --reduce-dimensions or --evaluate-reduction: whiten the principal components.")
     var whiten = false
@@ -107,7 +111,7 @@ struct SearchCommand: ParsableCommand {
         }
         let index: SemanticIndex
         if let reduceDimensions {
-            index = try SemanticIndex(embeddings: corpusEmbeddings, reducedTo: reduceDimensions, whiten: whiten)
+            index = try SemanticIndex(embeddings: corpusEmbeddings, reducedTo: reduceDimensions, whiten: whiten, centered: center)
             if let reduction = index.reduction {
                 StandardError.write(String(
                     format: "reduced %d → %d dimensions (%.1f%% of the variance)\n",
@@ -145,7 +149,7 @@ struct SearchCommand: ParsableCommand {
         ])
         for d in dimensions {
             var clock = Stopwatch()
-            let reduced = try SemanticIndex(embeddings: corpus, reducedTo: d, whiten: whiten)
+            let reduced = try SemanticIndex(embeddings: corpus, reducedTo: d, whiten: whiten, centered: center)
             let fitSeconds = clock.lap()
             let hits = try reduced.search(queries: queries, top: k, threads: threads)
             var found = 0, wanted = 0
@@ -161,7 +165,7 @@ struct SearchCommand: ParsableCommand {
                 String(format: "%.0f", Double(queries.rows) / seconds), String(format: "%.2f×", fullSeconds / seconds),
             ])
         }
-        print("corpus \(corpus.rows) × \(corpus.columns), \(queries.rows) queries, k = \(k), whiten: \(whiten ? "yes" : "no"); "
+        print("corpus \(corpus.rows) × \(corpus.columns), \(queries.rows) queries, k = \(k), center: \(center ? "yes" : "no"), whiten: \(whiten ? "yes" : "no"); "
             + "OpenBLAS \(OpenBLAS.coreName), \(OpenBLAS.threadCount) BLAS thread(s), selection threads: \(threads ?? ProcessInfo.processInfo.activeProcessorCount)")
         print(TextTable.render(rows))
     }

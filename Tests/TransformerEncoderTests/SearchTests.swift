@@ -189,7 +189,8 @@ final class SearchTests: XCTestCase {
     /// Projecting onto the dominant subspace keeps each point's nearest neighbours.
     func testProjectionPreservesNeighbours() throws {
         let (data, _) = Self.lowRankData(rows: 300, seed: 12)
-        let pca = try PrincipalComponents(fitting: data, components: 3)
+        let pca = try PrincipalComponents(fitting: data, components: 3, centered: true)
+        XCTAssertTrue(pca.centered)
         // Neighbours of the centered data (what the projection approximates), full dimension vs. reduced.
         var centered = data
         for r in 0..<data.rows { for j in 0..<data.columns { centered[r, j] -= pca.mean[j] } }
@@ -212,12 +213,12 @@ final class SearchTests: XCTestCase {
         }
     }
 
-    /// `project` is `P·(x − μ)`; unnormalized projections of the fitted data have mean 0 and variance λ
-    /// along each component, or 1 when whitened; projected rows are unit length by default.
+    /// Centered, `project` is `P·(x − μ)`: unnormalized projections of the fitted data have mean 0 and
+    /// variance λ along each component, or 1 when whitened; projected rows are unit length by default.
     func testProjectionCoordinatesAndWhitening() throws {
         let (data, _) = Self.lowRankData(rows: 500, seed: 13)
         for whiten in [false, true] {
-            let pca = try PrincipalComponents(fitting: data, components: 3, whiten: whiten)
+            let pca = try PrincipalComponents(fitting: data, components: 3, whiten: whiten, centered: true)
             XCTAssertEqual(pca.whitened, whiten)
             let y = try pca.project(data, normalize: false)
             for c in 0..<3 {
@@ -263,6 +264,26 @@ final class SearchTests: XCTestCase {
             for i in 0..<12 {
                 XCTAssertEqual(cw[i, c], pca.eigenvalues[c] * pca.components[c, i], accuracy: 1e-4)
             }
+        }
+    }
+
+    /// Not centered (the default), `project` is `P·x`: the same components, and coordinates that differ
+    /// from the centered ones by exactly `P·μ`.
+    func testUncenteredProjectionIsPlainProduct() throws {
+        let (data, _) = Self.lowRankData(rows: 200, seed: 14)
+        let plain = try PrincipalComponents(fitting: data, components: 4)
+        let centered = try PrincipalComponents(fitting: data, components: 4, centered: true)
+        XCTAssertFalse(plain.centered)
+        XCTAssertEqual(plain.components, centered.components)
+        XCTAssertEqual(plain.eigenvalues, centered.eigenvalues)
+        let y = try plain.project(data, normalize: false)
+        let expected = try ComputeBackend.naive.product(data, plain.components, transposeB: .transposed)
+        XCTAssertLessThan(try XCTUnwrap(y.maxAbsoluteDifference(to: expected)), 1e-4)
+        let yc = try centered.project(data, normalize: false)
+        for c in 0..<4 {
+            var pm: Float = 0
+            for j in 0..<40 { pm += plain.components[c, j] * plain.mean[j] }
+            for r in 0..<5 { XCTAssertEqual(y[r, c] - yc[r, c], pm, accuracy: 1e-4) }
         }
     }
 

@@ -75,14 +75,14 @@ public struct PrincipalComponents: Sendable {
             for j in 0..<d { meanSum[j] += Double(data.values[r * d + j]) }
         }
         let mean = meanSum.map { Float($0 / Double(n)) }
-        var centered = data.values
+        var deviations = data.values
         for r in 0..<n {
-            for j in 0..<d { centered[r * d + j] -= mean[j] }
+            for j in 0..<d { deviations[r * d + j] -= mean[j] }
         }
 
         // Cov(d × d) = Xcᵀ·Xc / (n − 1): one GEMM.
         var covariance = [Float](repeating: 0, count: d * d)
-        centered.withUnsafeBufferPointer { pc in
+        deviations.withUnsafeBufferPointer { pc in
             covariance.withUnsafeMutableBufferPointer { pv in
                 ComputeBackend.blas.gemm(
                     transposeA: .transposed, transposeB: .none, m: d, n: d, k: n,
