@@ -118,6 +118,11 @@ final class SearchTests: XCTestCase {
             XCTAssertEqual($0 as? SearchError, .dimensionMismatch(expected: 8, actual: 9))
         }
         XCTAssertEqual(try index.search(queries: Matrix(rows: 0, columns: 8), top: 3).count, 0)
+        var nanQueries = Self.unitVectors(3, 8, seed: 6)
+        nanQueries[2, 5] = .nan
+        XCTAssertThrowsError(try index.search(queries: nanQueries, top: 3)) {
+            XCTAssertEqual($0 as? SearchError, .nonFiniteValue(row: 2))
+        }
     }
 
     // MARK: - PrincipalComponents

@@ -132,7 +132,8 @@ public struct SemanticIndex: Sendable {
 
     /// The `k` corpus entries most similar to each query, best first.
     ///
-    /// Scores are cosine similarities (queries are normalized here; a zero query scores 0 everywhere).
+    /// Scores are cosine similarities (queries are normalized here; a zero query scores 0 everywhere;
+    /// a query holding NaN or infinity is ``SearchError/nonFiniteValue(row:)``).
     /// Equal scores rank the lower index first. With `k ≥ count`, every entry is returned, ranked.
     ///
     /// - Parameters:
@@ -146,6 +147,7 @@ public struct SemanticIndex: Sendable {
             throw .dimensionMismatch(expected: queryDimension, actual: queries.columns)
         }
         guard queries.rows > 0 else { return [] }
+        try Self.checkFinite(queries)
         let q: Matrix
         if let reduction {
             q = try reduction.project(queries, normalize: true)
@@ -200,6 +202,7 @@ public struct SemanticIndex: Sendable {
     // MARK: - Internals
 
     /// Whether hit `a` ranks before hit `b`: higher score, then lower index; NaN ranks last.
+    /// (Scores are finite: corpus and queries are checked. NaN is handled anyway.)
     @inline(__always)
     static func ranksBefore(_ aScore: Float, _ aIndex: Int, _ bScore: Float, _ bIndex: Int) -> Bool {
         let a = aScore.isNaN ? -Float.infinity : aScore
@@ -240,18 +243,20 @@ public struct SemanticIndex: Sendable {
                         i = parent
                     }
                 }
-                for j in 0..<scores.count {
-                    let s = scores[j]
-                    if size < k {
-                        hs[size] = s
-                        hi[size] = j
-                        size += 1
-                        siftUp(size - 1)
-                    } else if ranksBefore(s, j, hs[0], hi[0]) {
-                        hs[0] = s
-                        hi[0] = j
-                        siftDown(0)
-                    }
+                // Fill the heap with the first k, then only a score above the root's can enter: indices only
+                // grow, so an equal score ranks after the root (and a NaN compares false and never enters).
+                for j in 0..<k {
+                    hs[j] = scores[j].isNaN ? -.infinity : scores[j]
+                    hi[j] = j
+                    size = j + 1
+                    siftUp(j)
+                }
+                var threshold = hs[0]
+                for j in k..<scores.count where scores[j] > threshold {
+                    hs[0] = scores[j]
+                    hi[0] = j
+                    siftDown(0)
+                    threshold = hs[0]
                 }
             }
         }
