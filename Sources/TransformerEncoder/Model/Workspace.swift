@@ -16,12 +16,14 @@ final class Workspace {
     private(set) var hidden = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// (tokens, 3·hidden): query | key | value for every token.
     private(set) var qkv = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// (tokens, hidden): attention context, heads side by side.
-    private(set) var context = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// (tokens, hidden): output of a projection before bias, residual and LayerNorm.
-    private(set) var projection = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// (tokens, intermediate): feed-forward activations.
     private(set) var intermediate = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    /// (tokens, hidden): attention context, heads side by side. Shares memory with `intermediate`,
+    /// which is free while attention runs.
+    var context: UnsafeMutablePointer<Float> { intermediate }
+    /// (tokens, hidden): output of a projection before bias, residual and LayerNorm. Shares memory with
+    /// `qkv`, which is free once attention has read it (and during the feed-forward).
+    var projection: UnsafeMutablePointer<Float> { qkv }
     /// (workers, length, length): attention scores, one square per worker thread.
     private(set) var scores = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// (tokens): token id, token type and position of every packed token.
@@ -41,9 +43,7 @@ final class Workspace {
             let capacity = max(tokens, tokenCapacity * 5 / 4)
             hidden = Self.regrow(hidden, capacity * hiddenSize)
             qkv = Self.regrow(qkv, capacity * 3 * hiddenSize)
-            context = Self.regrow(context, capacity * hiddenSize)
-            projection = Self.regrow(projection, capacity * hiddenSize)
-            intermediate = Self.regrow(intermediate, capacity * intermediateSize)
+            intermediate = Self.regrow(intermediate, capacity * max(intermediateSize, hiddenSize))
             tokenIDs = Self.regrow(tokenIDs, capacity)
             tokenTypes = Self.regrow(tokenTypes, capacity)
             positions = Self.regrow(positions, capacity)
@@ -67,8 +67,7 @@ final class Workspace {
     }
 
     deinit {
-        hidden.deallocate(); qkv.deallocate(); context.deallocate(); projection.deallocate()
-        intermediate.deallocate(); scores.deallocate()
+        hidden.deallocate(); qkv.deallocate(); intermediate.deallocate(); scores.deallocate()
         tokenIDs.deallocate(); tokenTypes.deallocate(); positions.deallocate()
     }
 }
