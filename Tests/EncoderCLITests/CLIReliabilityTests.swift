@@ -56,7 +56,7 @@ final class CLIReliabilityTests: XCTestCase {
         throw XCTSkip("default model missing at \(folder.path): run Scripts/setup")
     }
 
-    private var scratch: URL!
+    var scratch: URL!
 
     override func setUpWithError() throws {
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
