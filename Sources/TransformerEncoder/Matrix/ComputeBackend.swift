@@ -19,6 +19,11 @@ extension ComputeBackend {
     ///   - a: `(m, k)` after `transposeA` is applied.
     ///   - b: `(k, n)` after `transposeB` is applied.
     ///   - c: `(m, n)`; read when `beta != 0`, written always.
+    ///   - transposeA: whether `op(A)` is `A` or `Aᵀ`.
+    ///   - transposeB: whether `op(B)` is `B` or `Bᵀ`.
+    ///   - alpha: scale of the product.
+    ///   - beta: scale of the existing `C` added to it; `0` ignores what `C` held.
+    /// - Throws: ``MatrixError/productShapeMismatch(a:b:c:)`` when the shapes do not fit.
     public func multiply(
         _ a: Matrix, _ b: Matrix, into c: inout Matrix,
         transposeA: Transpose = .none, transposeB: Transpose = .none,

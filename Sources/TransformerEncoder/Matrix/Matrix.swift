@@ -80,6 +80,7 @@ public enum MatrixError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The operands of `C = α·op(A)·op(B) + β·C` do not fit together.
     case productShapeMismatch(a: String, b: String, c: String)
 
+    /// One line naming the shapes concerned.
     public var description: String {
         switch self {
         case let .invalidShape(r, c):

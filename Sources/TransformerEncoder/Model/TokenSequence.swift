@@ -5,6 +5,7 @@ public struct TokenSequence: Sendable, Equatable, Hashable {
     /// Token type (segment) ids, one per token; `nil` means all 0.
     public var tokenTypeIDs: [Int32]?
 
+    /// A sequence of token ids (special tokens included) and, optionally, their token types (all 0 when `nil`).
     public init(inputIDs: [Int32], tokenTypeIDs: [Int32]? = nil) {
         self.inputIDs = inputIDs
         self.tokenTypeIDs = tokenTypeIDs
@@ -21,6 +22,7 @@ public struct ComputeOptions: Sendable, Equatable {
     /// Threads for one forward pass; defaults to the cores available.
     public var threads: Int
 
+    /// Options for `backend` on `threads` threads (all available cores when `nil`; at least 1).
     public init(backend: ComputeBackend = .blas, threads: Int? = nil) {
         self.backend = backend
         self.threads = max(1, threads ?? Parallel.availableCores)

@@ -23,6 +23,7 @@ public struct Pooling: Sendable, Equatable {
     /// Whether each embedding is scaled to unit L2 norm (a `Normalize` module).
     public var normalize: Bool
 
+    /// Pooling with `modes` (kept in the canonical order, duplicates dropped), normalized when `normalize` is set.
     public init(modes: [Mode], normalize: Bool) {
         self.modes = Mode.allCases.filter { modes.contains($0) }
         self.normalize = normalize

@@ -54,7 +54,7 @@ public struct PrincipalComponents: Sendable {
     ///
     /// - Parameters:
     ///   - data: (n, d) rows, e.g. corpus embeddings; n ≥ 2.
-    ///   - components: how many to keep, `1...d`.
+    ///   - count: how many components to keep, `1...d`.
     ///   - whiten: scale each component to unit variance in ``project(_:normalize:)``. Components with
     ///     (numerically) zero variance are scaled by `1/√(10⁻⁶·λ₁)` instead of blowing up.
     ///   - centered: subtract the mean before projecting (`P·(x − μ)`); usual with `whiten`.

@@ -21,6 +21,7 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An option passed by the caller is out of range.
     case invalidArgument(name: String, reason: String)
 
+    /// One line naming the file, field, sequence or argument concerned, and what is wrong.
     public var description: String {
         switch self {
         case let .unreadableFile(path, reason): return "\(path): \(reason)"
