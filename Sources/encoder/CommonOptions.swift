@@ -59,10 +59,10 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as EncoderError {
-        throw CLIError("error: \(error.description)")
+        throw CLIError("\(error.description)")
     } catch let error as CLIError {
         throw error
     } catch let error as InputReader.Failure {
-        throw CLIError("error: \(error.description)")
+        throw CLIError("\(error.description)")
     }
 }

@@ -78,7 +78,7 @@ struct EmbedCommand: ParsableCommand {
                     batch = try encoder.encode(chunk, batchSize: batchSize)
                 } catch let EncoderError.invalidInput(sequence, _, reason) {
                     try npy?.finish()
-                    throw CLIError("error: input \(done + sequence): \(reason)")
+                    throw CLIError("input \(done + sequence): \(reason)")
                 }
                 for i in 0..<batch.count {
                     let row = batch.embeddings.values[(i * batch.embeddings.columns)..<((i + 1) * batch.embeddings.columns)]

@@ -67,34 +67,34 @@ struct SearchCommand: ParsableCommand {
             do {
                 try search()
             } catch let error as SearchError {
-                throw CLIError("error: \(error.description)")
+                throw CLIError("\(error.description)")
             }
         }
     }
 
     private func search() throws {
-        guard top > 0 else { throw CLIError("error: --top must be positive, got \(top)") }
-        guard batchSize > 0 else { throw CLIError("error: --batch-size must be positive, got \(batchSize)") }
-        if let threads, threads <= 0 { throw CLIError("error: --threads must be positive, got \(threads)") }
+        guard top > 0 else { throw CLIError("--top must be positive, got \(top)") }
+        guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
+        if let threads, threads <= 0 { throw CLIError("--threads must be positive, got \(threads)") }
         if let reduceDimensions, reduceDimensions <= 0 {
-            throw CLIError("error: --reduce-dimensions must be positive, got \(reduceDimensions)")
+            throw CLIError("--reduce-dimensions must be positive, got \(reduceDimensions)")
         }
-        guard `repeat` > 0 else { throw CLIError("error: --repeat must be positive, got \(`repeat`)") }
+        guard `repeat` > 0 else { throw CLIError("--repeat must be positive, got \(`repeat`)") }
         let evaluated = try evaluateReduction.map(parseDimensions)
 
         // Read everything before loading the model, so that input errors come first.
         let (corpusTexts, corpusLines) = try readLines(corpus, skipBlank: true)
-        guard !corpusTexts.isEmpty else { throw CLIError("error: \(corpus): the corpus has no non-blank lines") }
+        guard !corpusTexts.isEmpty else { throw CLIError("\(corpus): the corpus has no non-blank lines") }
         var queryTexts = texts
         if let queries { queryTexts += try readLines(queries, skipBlank: true).texts }
         guard !queryTexts.isEmpty else {
-            throw CLIError("error: no queries: give them as arguments or with --queries FILE")
+            throw CLIError("no queries: give them as arguments or with --queries FILE")
         }
 
         let encoder = try SentenceEncoder(
             modelFolder: try modelOptions.folder(), options: ComputeOptions(threads: threads))
         for d in [reduceDimensions].compactMap({ $0 }) + (evaluated ?? []) where d > encoder.dimension {
-            throw CLIError("error: cannot reduce \(encoder.dimension)-dimensional embeddings to \(d) dimensions")
+            throw CLIError("cannot reduce \(encoder.dimension)-dimensional embeddings to \(d) dimensions")
         }
         var clock = Stopwatch()
         let corpusEmbeddings = try encoder.encode(corpusTexts, batchSize: batchSize).embeddings
@@ -176,7 +176,7 @@ struct SearchCommand: ParsableCommand {
     private func readLines(_ path: String, skipBlank: Bool) throws -> (texts: [String], lines: [Int]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CLIError("error: \(path): no such file")
+            throw CLIError("\(path): no such file")
         }
         let reader = try InputReader(path: path, format: .lines)
         var texts: [String] = [], lines: [Int] = []
@@ -193,7 +193,7 @@ struct SearchCommand: ParsableCommand {
     private func parseDimensions(_ text: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw CLIError("error: --evaluate-reduction takes positive integers separated by commas, got '\(text)'")
+            throw CLIError("--evaluate-reduction takes positive integers separated by commas, got '\(text)'")
         }
         return values.map { $0! }
     }
