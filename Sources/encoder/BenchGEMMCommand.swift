@@ -51,7 +51,7 @@ struct BenchGEMMCommand: ParsableCommand {
                     let shape = GEMMBenchmark.Shape(m: m, n: n, k: k, label: label)
                     let estimate = naiveRate.map { shape.flops / ($0 * 1e9) } ?? 0
                     let result = try GEMMBenchmark.run(
-                        shape, repeats: `repeat`, runNaive: estimate <= naiveBudget)
+                        shape, repeats: `repeat`, runNaive: estimate <= naiveBudget, threads: OpenBLAS.threadCount)
                     if let g = result.naiveGFLOPS { naiveRate = g }
                     results.append(result)
                     if !json { FileHandle.standardError.write(Data(".".utf8)) }
@@ -65,6 +65,7 @@ struct BenchGEMMCommand: ParsableCommand {
         } else {
             FileHandle.standardError.write(Data("\n".utf8))
             print("OpenBLAS core: \(OpenBLAS.coreName), threads: \(OpenBLAS.threadCount)")
+            print("BLAS: one cblas_sgemm on OpenBLAS's threads; split: rows split across as many encoder threads, OpenBLAS single-threaded in each")
             print(GEMMBenchmark.table(results))
         }
     }

@@ -13,6 +13,10 @@ enum GEMMBenchmark {
     struct Result {
         let shape: Shape
         let blasGFLOPS: Double
+        /// The same product split by rows across `threads` encoder threads, OpenBLAS single-threaded in each
+        /// (how the encoder runs its dense layers).
+        let splitGFLOPS: Double
+        let threads: Int
         let naiveGFLOPS: Double?
         let maxDifference: Float?
         var speedup: Double? { naiveGFLOPS.map { blasGFLOPS / $0 } }
@@ -21,6 +25,7 @@ enum GEMMBenchmark {
             [
                 "m": shape.m, "n": shape.n, "k": shape.k, "layer": shape.label,
                 "blas_gflops": blasGFLOPS,
+                "split_gflops": splitGFLOPS, "threads": threads,
                 "naive_gflops": naiveGFLOPS.map { $0 as Any } ?? NSNull(),
                 "speedup": speedup.map { $0 as Any } ?? NSNull(),
                 "max_abs_difference": maxDifference.map { Double($0) as Any } ?? NSNull(),
@@ -39,7 +44,7 @@ enum GEMMBenchmark {
         }
     }
 
-    static func run(_ shape: Shape, repeats: Int, runNaive: Bool) throws -> Result {
+    static func run(_ shape: Shape, repeats: Int, runNaive: Bool, threads: Int) throws -> Result {
         var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
         let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
         let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
@@ -58,6 +63,13 @@ enum GEMMBenchmark {
         let blasSeconds = try median(repeats) {
             try ComputeBackend.blas.multiply(a, b, into: &blasC, transposeB: .transposed)
         }
+        // The encoder's way: rows split across its threads, OpenBLAS single-threaded inside each.
+        let previous = OpenBLAS.threadCount
+        OpenBLAS.setThreadCount(1)
+        let splitSeconds = try median(repeats) {
+            try ComputeBackend.blas.multiply(a, b, into: &blasC, transposeB: .transposed, threads: threads)
+        }
+        OpenBLAS.setThreadCount(previous)
         var naiveSeconds: Double? = nil
         if runNaive {
             naiveSeconds = try median(max(1, min(repeats, 3))) {
@@ -66,6 +78,7 @@ enum GEMMBenchmark {
         }
         return Result(
             shape: shape, blasGFLOPS: shape.flops / blasSeconds / 1e9,
+            splitGFLOPS: shape.flops / splitSeconds / 1e9, threads: threads,
             naiveGFLOPS: naiveSeconds.map { shape.flops / $0 / 1e9 }, maxDifference: difference)
     }
 
@@ -83,11 +96,11 @@ enum GEMMBenchmark {
     }
 
     static func table(_ results: [Result]) -> String {
-        var rows = [["m", "n", "k", "layer", "BLAS GFLOP/s", "naive GFLOP/s", "speed-up"]]
+        var rows = [["m", "n", "k", "layer", "BLAS GFLOP/s", "split GFLOP/s", "naive GFLOP/s", "speed-up"]]
         for r in results {
             rows.append([
                 "\(r.shape.m)", "\(r.shape.n)", "\(r.shape.k)", r.shape.label,
-                String(format: "%.1f", r.blasGFLOPS),
+                String(format: "%.1f", r.blasGFLOPS), String(format: "%.1f", r.splitGFLOPS),
                 r.naiveGFLOPS.map { String(format: "%.2f", $0) } ?? "skipped",
                 r.speedup.map { String(format: "%.0f×", $0) } ?? "-",
             ])

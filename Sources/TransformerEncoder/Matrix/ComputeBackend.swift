@@ -47,6 +47,40 @@ extension ComputeBackend {
         }
     }
 
+    /// `C = α·A·op(B) + β·C` with the rows of A and C split into `threads` blocks, one product per block,
+    /// each on its own thread: how the encoder runs its dense layers. With OpenBLAS single-threaded
+    /// (``OpenBLAS/setThreadCount(_:)``) this keeps all threading at one level.
+    ///
+    /// - Parameters:
+    ///   - a: `(m, k)`.
+    ///   - b: `(k, n)` after `transposeB` is applied.
+    ///   - c: `(m, n)`.
+    ///   - threads: blocks of rows computed concurrently.
+    public func multiply(
+        _ a: Matrix, _ b: Matrix, into c: inout Matrix, transposeB: Transpose = .none,
+        alpha: Float = 1, beta: Float = 0, threads: Int
+    ) throws(MatrixError) {
+        let (m, k) = (a.rows, a.columns)
+        let (kb, n) = transposeB == .none ? (b.rows, b.columns) : (b.columns, b.rows)
+        guard k == kb, c.rows == m, c.columns == n else {
+            throw .productShapeMismatch(a: "\(m)×\(k)", b: "\(kb)×\(n)", c: "\(c.rows)×\(c.columns)")
+        }
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    let (a, b, c) = (pa.baseAddress, pb.baseAddress, pc.baseAddress)
+                    Parallel.forEachChunk(count: m, threads: max(1, threads)) { rows in
+                        gemm(
+                            transposeA: .none, transposeB: transposeB, m: rows.count, n: n, k: k,
+                            alpha: alpha, a: a.map { $0 + rows.lowerBound * k }, lda: max(k, 1),
+                            b: b, ldb: max(b == nil ? 1 : (transposeB == .none ? n : k), 1),
+                            beta: beta, c: c.map { $0 + rows.lowerBound * n }, ldc: max(n, 1))
+                    }
+                }
+            }
+        }
+    }
+
     /// `α·op(A)·op(B)` as a new matrix.
     public func product(
         _ a: Matrix, _ b: Matrix,
