@@ -45,6 +45,32 @@ final class MatrixTests: XCTestCase {
         print("BLAS vs naive GEMM: max |difference| = \(worst)")
     }
 
+    /// The row-split threaded product equals the single call, for any thread count and more threads than rows.
+    func testThreadedProductMatchesSingleCall() throws {
+        var random = TestRandom(seed: 11)
+        for (m, n, k) in [(1, 5, 3), (7, 13, 5), (64, 96, 40)] {
+            for tb in [Transpose.none, .transposed] {
+                let a = random.matrix(m, k)
+                let b = tb == .none ? random.matrix(k, n) : random.matrix(n, k)
+                let c0 = random.matrix(m, n)
+                for backend in ComputeBackend.allCases {
+                    var single = c0
+                    try backend.multiply(a, b, into: &single, transposeB: tb, alpha: 1.5, beta: 0.5)
+                    for threads in [1, 2, 3, 16] {
+                        var split = c0
+                        try backend.multiply(a, b, into: &split, transposeB: tb, alpha: 1.5, beta: 0.5, threads: threads)
+                        // Same products; OpenBLAS may order a block's sums differently at its edges.
+                        let difference = try XCTUnwrap(split.maxAbsoluteDifference(to: single))
+                        XCTAssertLessThan(difference, 1e-5, "\(m)×\(n)×\(k) \(tb) \(backend) threads \(threads)")
+                        if backend == .naive { XCTAssertEqual(difference, 0, "naive: identical loops per row") }
+                    }
+                }
+            }
+        }
+        var wrong = try Matrix(rows: 2, columns: 2)
+        XCTAssertThrowsError(try ComputeBackend.blas.multiply(try Matrix(rows: 2, columns: 3), try Matrix(rows: 2, columns: 2), into: &wrong, threads: 2))
+    }
+
     /// β = 0 must ignore whatever C held (even NaN), as BLAS does.
     func testBetaZeroOverwritesGarbage() throws {
         let a = try Matrix(rows: 2, columns: 2, values: [1, 0, 0, 1])
