@@ -292,11 +292,12 @@ final class CLIReliabilityTests: XCTestCase {
 
     func testHelpForEverySubcommand() throws {
         for (arguments, expected) in [
-            (["--help"], ["embed", "tokenize", "bench"]),
+            (["--help"], ["embed", "tokenize", "bench", "search"]),
             (["embed", "--help"], ["--input-format", "--output-format", "--model", "--batch-size"]),
             (["tokenize", "--help"], ["--max-length", "--model"]),
             (["bench", "--help"], ["gemm"]),
             (["bench", "gemm", "--help"], ["--hidden", "--tokens", "--naive-budget"]),
+            (["search", "--help"], ["--model"]),
             (["help", "embed"], ["--input-format"]),
         ] {
             let result = try run(arguments)
