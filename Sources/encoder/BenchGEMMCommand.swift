@@ -38,10 +38,16 @@ struct BenchGEMMCommand: ParsableCommand {
     @Flag(help: "Print a JSON array instead of a table.")
     var json = false
 
+    func validate() throws {
+        guard `repeat` > 0 else { throw ValidationError("--repeat must be positive") }
+        guard naiveBudget >= 0 else { throw ValidationError("--naive-budget must not be negative") }
+        _ = try parseList(hidden, name: "--hidden")
+        _ = try parseList(tokens, name: "--tokens")
+    }
+
     func run() throws {
         let hiddenSizes = try parseList(hidden, name: "--hidden")
         let tokenCounts = try parseList(tokens, name: "--tokens")
-        guard `repeat` > 0 else { throw ValidationError("--repeat must be positive") }
         var results: [GEMMBenchmark.Result] = []
         var naiveRate: Double? = nil  // GFLOP/s of the naive loops, measured once on a mid-size shape
         for h in hiddenSizes {

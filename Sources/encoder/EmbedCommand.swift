@@ -47,7 +47,7 @@ struct EmbedCommand: ParsableCommand {
             let encoder = try SentenceEncoder(
                 modelFolder: try modelOptions.folder(), options: ComputeOptions(backend: backend, threads: threads))
             let writer = try OutputWriter(path: output)
-            let npy = outputFormat == .npy ? NPYWriter(output: writer, columns: encoder.dimension) : nil
+            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: encoder.dimension) : nil
             let reader: InputReader? = texts.isEmpty
                 ? try InputReader(path: inputOptions.input, format: inputOptions.inputFormat.readerFormat) : nil
             var pendingArguments = texts[...]
@@ -83,12 +83,12 @@ struct EmbedCommand: ParsableCommand {
                 for i in 0..<batch.count {
                     let row = batch.embeddings.values[(i * batch.embeddings.columns)..<((i + 1) * batch.embeddings.columns)]
                     if let npy {
-                        npy.append(row)
+                        try npy.append(row)
                     } else {
-                        writer.append("{\"index\":\(done + i),\"tokens\":\(batch.tokenCounts[i]),\"embedding\":\(OutputWriter.jsonArray(row))}\n")
+                        try writer.append("{\"index\":\(done + i),\"tokens\":\(batch.tokenCounts[i]),\"embedding\":\(OutputWriter.jsonArray(row))}\n")
                     }
                 }
-                writer.flush()
+                try writer.flush()
                 done += batch.count
                 tokens += batch.tokenCounts.reduce(0, +)
                 truncated += batch.truncated.count
@@ -96,11 +96,15 @@ struct EmbedCommand: ParsableCommand {
             }
             try npy?.finish()
             progress.finish()
+            if let failure {
+                // One line on stderr: the failing input, and how much was written before it (whole records only).
+                let reason = (failure as? InputReader.Failure)?.description ?? "\(failure)"
+                throw CLIError("\(reason) (\(done) inputs before it were written)")
+            }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             StandardError.write(String(
                 format: "embedded %d inputs, %d tokens, %d truncated (max %d tokens), %.2f s, %.1f inputs/s\n",
                 done, tokens, truncated, encoder.maxSequenceLength, seconds, Double(done) / max(seconds, 1e-9)))
-            if let failure { throw failure }
         }
     }
 }

@@ -23,15 +23,25 @@ final class OutputWriter {
     }
 
     /// Queues one record (a complete line, "\n" included).
-    func append(_ record: String) {
+    func append(_ record: String) throws {
         pending.append(contentsOf: record.utf8)
-        if pending.count >= 1 << 16 { flush() }
+        if pending.count >= 1 << 16 { try flush() }
     }
 
-    func flush() {
+    /// Writes what is queued. Throws when the output cannot take it (a full disk, a closed pipe).
+    func flush() throws {
         guard !pending.isEmpty else { return }
-        handle.write(pending)
+        try write(pending)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes `data` now, turning a failed write into an error that names the output.
+    func write(_ data: Data) throws {
+        do {
+            try handle.write(contentsOf: data)
+        } catch {
+            throw InputReader.Failure(description: "\(path ?? "<stdout>"): cannot write output (\(error.localizedDescription))")
+        }
     }
 
     /// A float as JSON: the shortest text that reads back as the same `Float`.
@@ -61,11 +71,11 @@ final class NPYWriter {
     /// Header length, fixed so the shape can be rewritten in place (a multiple of 64 bytes).
     private static let headerLength = 128
 
-    init(output: OutputWriter, columns: Int) {
+    init(output: OutputWriter, columns: Int) throws {
         self.output = output
         self.columns = columns
         self.seekable = output.path != nil
-        if seekable { output.handle.write(Self.header(rows: 0, columns: columns)) }
+        if seekable { try output.write(Self.header(rows: 0, columns: columns)) }
     }
 
     static func header(rows: Int, columns: Int) -> Data {
@@ -80,10 +90,10 @@ final class NPYWriter {
     }
 
     /// Appends one row of `columns` floats.
-    func append(_ row: ArraySlice<Float>) {
+    func append(_ row: ArraySlice<Float>) throws {
         var data = Data(capacity: row.count * 4)
         for value in row { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        if seekable { output.handle.write(data) } else { held.append(data) }
+        if seekable { try output.write(data) } else { held.append(data) }
         rows += 1
     }
 
@@ -91,11 +101,11 @@ final class NPYWriter {
     func finish() throws {
         if seekable {
             try output.handle.seek(toOffset: 0)
-            output.handle.write(Self.header(rows: rows, columns: columns))
+            try output.write(Self.header(rows: rows, columns: columns))
             try output.handle.seekToEnd()
         } else {
-            output.handle.write(Self.header(rows: rows, columns: columns))
-            output.handle.write(held)
+            try output.write(Self.header(rows: rows, columns: columns))
+            try output.write(held)
         }
     }
 }

@@ -127,12 +127,12 @@ struct SearchCommand: ParsableCommand {
                 let items = hits.map {
                     "{\"index\":\(corpusLines[$0.index]),\"score\":\(OutputWriter.json($0.score)),\"text\":\(Self.jsonString(corpusTexts[$0.index]))}"
                 }
-                writer.append("{\"query\":\(Self.jsonString(queryTexts[q])),\"hits\":[\(items.joined(separator: ","))]}\n")
+                try writer.append("{\"query\":\(Self.jsonString(queryTexts[q])),\"hits\":[\(items.joined(separator: ","))]}\n")
             } else {
-                writer.append(Self.list(query: queryTexts[q], hits: hits, lines: corpusLines, texts: corpusTexts, first: q == 0))
+                try writer.append(Self.list(query: queryTexts[q], hits: hits, lines: corpusLines, texts: corpusTexts, first: q == 0))
             }
         }
-        writer.flush()
+        try writer.flush()
     }
 
     /// Recall@K of reduced search against full-dimension search, and the speed of each.

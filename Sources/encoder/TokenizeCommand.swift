@@ -40,17 +40,17 @@ struct TokenizeCommand: ParsableCommand {
             var pendingArguments = texts[...]
             var index = 0
             var truncated = 0
-            defer { writer.flush() }
+            defer { try? writer.flush() }
             while true {
                 let next: String?
                 if let reader { next = try reader.next() } else { next = pendingArguments.popFirst() }
                 guard let text = next else { break }
                 let encoded = tokenizer.encode(text, maxLength: maxLength)
                 if encoded.isTruncated { truncated += 1 }
-                writer.append("{\"index\":\(index),\"input_ids\":\(OutputWriter.jsonArray(encoded.inputIDs)),\"token_type_ids\":\(OutputWriter.jsonArray(encoded.tokenTypeIDs))}\n")
+                try writer.append("{\"index\":\(index),\"input_ids\":\(OutputWriter.jsonArray(encoded.inputIDs)),\"token_type_ids\":\(OutputWriter.jsonArray(encoded.tokenTypeIDs))}\n")
                 index += 1
             }
-            writer.flush()
+            try writer.flush()
             if maxLength != nil {
                 StandardError.write("tokenized \(index) inputs, \(truncated) truncated\n")
             }
