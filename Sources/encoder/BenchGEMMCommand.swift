@@ -48,21 +48,30 @@ struct BenchGEMMCommand: ParsableCommand {
     func run() throws {
         let hiddenSizes = try parseList(hidden, name: "--hidden")
         let tokenCounts = try parseList(tokens, name: "--tokens")
-        var results: [GEMMBenchmark.Result] = []
-        var naiveRate: Double? = nil  // GFLOP/s of the naive loops, measured once on a mid-size shape
+        var shapes: [GEMMBenchmark.Shape] = []
         for h in hiddenSizes {
-            let shapes = [(h, h, "attention"), (4 * h, h, "intermediate"), (h, 4 * h, "output")]
             for m in tokenCounts {
-                for (n, k, label) in shapes {
-                    let shape = GEMMBenchmark.Shape(m: m, n: n, k: k, label: label)
-                    let estimate = naiveRate.map { shape.flops / ($0 * 1e9) } ?? 0
-                    let result = try GEMMBenchmark.run(
-                        shape, repeats: `repeat`, runNaive: estimate <= naiveBudget, threads: OpenBLAS.threadCount)
-                    if let g = result.naiveGFLOPS { naiveRate = g }
-                    results.append(result)
-                    if !json { FileHandle.standardError.write(Data(".".utf8)) }
+                for (n, k, label) in [(h, h, "attention"), (4 * h, h, "intermediate"), (h, 4 * h, "output")] {
+                    shapes.append(GEMMBenchmark.Shape(m: m, n: n, k: k, label: label))
                 }
             }
+        }
+        let threads = OpenBLAS.threadCount
+        // The encoder's split first, before any threaded OpenBLAS call (see GEMMBenchmark.split).
+        var splits: [Double] = []
+        for shape in shapes {
+            splits.append(try GEMMBenchmark.split(shape, repeats: `repeat`, threads: threads))
+            if !json { FileHandle.standardError.write(Data(".".utf8)) }
+        }
+        var results: [GEMMBenchmark.Result] = []
+        var naiveRate: Double? = nil  // GFLOP/s of the naive loops, measured once on a mid-size shape
+        for (shape, split) in zip(shapes, splits) {
+            let estimate = naiveRate.map { shape.flops / ($0 * 1e9) } ?? 0
+            let result = try GEMMBenchmark.run(
+                shape, repeats: `repeat`, runNaive: estimate <= naiveBudget, threads: threads, splitGFLOPS: split)
+            if let g = result.naiveGFLOPS { naiveRate = g }
+            results.append(result)
+            if !json { FileHandle.standardError.write(Data(".".utf8)) }
         }
         if json {
             let objects = results.map { $0.jsonObject }

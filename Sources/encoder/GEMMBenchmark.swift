@@ -44,7 +44,24 @@ enum GEMMBenchmark {
         }
     }
 
-    static func run(_ shape: Shape, repeats: Int, runNaive: Bool, threads: Int) throws -> Result {
+    /// GFLOP/s of the product split by rows across `threads` threads with OpenBLAS single-threaded in each.
+    /// Call before any threaded OpenBLAS call in the process: OpenBLAS's idle threads keep spinning
+    /// afterwards and would take a core from the split.
+    static func split(_ shape: Shape, repeats: Int, threads: Int) throws -> Double {
+        var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
+        let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
+        let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
+        var c = try Matrix(rows: shape.m, columns: shape.n)
+        let previous = OpenBLAS.threadCount
+        OpenBLAS.setThreadCount(1)
+        defer { OpenBLAS.setThreadCount(previous) }
+        let seconds = try median(repeats) {
+            try ComputeBackend.blas.multiply(a, b, into: &c, transposeB: .transposed, threads: threads)
+        }
+        return shape.flops / seconds / 1e9
+    }
+
+    static func run(_ shape: Shape, repeats: Int, runNaive: Bool, threads: Int, splitGFLOPS: Double) throws -> Result {
         var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
         let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
         let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
@@ -63,13 +80,6 @@ enum GEMMBenchmark {
         let blasSeconds = try median(repeats) {
             try ComputeBackend.blas.multiply(a, b, into: &blasC, transposeB: .transposed)
         }
-        // The encoder's way: rows split across its threads, OpenBLAS single-threaded inside each.
-        let previous = OpenBLAS.threadCount
-        OpenBLAS.setThreadCount(1)
-        let splitSeconds = try median(repeats) {
-            try ComputeBackend.blas.multiply(a, b, into: &blasC, transposeB: .transposed, threads: threads)
-        }
-        OpenBLAS.setThreadCount(previous)
         var naiveSeconds: Double? = nil
         if runNaive {
             naiveSeconds = try median(max(1, min(repeats, 3))) {
@@ -78,7 +88,7 @@ enum GEMMBenchmark {
         }
         return Result(
             shape: shape, blasGFLOPS: shape.flops / blasSeconds / 1e9,
-            splitGFLOPS: shape.flops / splitSeconds / 1e9, threads: threads,
+            splitGFLOPS: splitGFLOPS, threads: threads,
             naiveGFLOPS: naiveSeconds.map { shape.flops / $0 / 1e9 }, maxDifference: difference)
     }
 

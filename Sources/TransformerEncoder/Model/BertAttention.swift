@@ -45,7 +45,13 @@ struct BertAttention: @unchecked Sendable {
         // context[s, head] = softmax(Q·Kᵀ / √d) · V, per sequence s and head, over the true length only.
         let scale = 1 / Float(headSize).squareRoot()
         let starts = context.sequenceStarts
-        Parallel.forEach(count: context.sequenceCount * headCount, threads: context.threads) { item, worker in
+        // Multiply-adds of Q·Kᵀ and P·V over the batch; small batches stay on the calling thread.
+        let work = (0..<context.sequenceCount).reduce(0) { total, s in
+            let length = starts[s + 1] - starts[s]
+            return total + 2 * length * length * h
+        }
+        let threads = work < Parallel.minimumParallelWork ? 1 : context.threads
+        Parallel.forEach(count: context.sequenceCount * headCount, threads: threads) { item, worker in
             let sequence = item / headCount
             let head = item % headCount
             let start = starts[sequence]

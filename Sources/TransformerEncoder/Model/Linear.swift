@@ -44,7 +44,8 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let backend = context.backend
-        let threads = context.threads
+        // Below ~2M multiply-adds a thread hand-off costs more than the second core gives back.
+        let threads = rows * outFeatures * inFeatures < Parallel.minimumParallelWork ? 1 : context.threads
         if threads == 1 || rows >= 32 * threads {
             Parallel.forEachChunk(count: rows, threads: threads) { range in
                 backend.gemm(
@@ -64,7 +65,7 @@ struct Linear: @unchecked Sendable {
                     b: weight + columns.lowerBound * inFeatures, ldb: inFeatures,
                     beta: 0, c: y + columns.lowerBound, ldc: outFeatures)
             }
-            Parallel.forEachChunk(count: rows, threads: threads, minimumChunk: 8, epilogue)
+            Parallel.forEachChunk(count: rows, threads: threads, minimumChunk: 64, epilogue)
         }
     }
 }

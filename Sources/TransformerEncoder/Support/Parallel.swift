@@ -3,7 +3,7 @@ import Synchronization
 
 /// The encoder's one level of threading.
 ///
-/// Work is cut into at most `threads` contiguous chunks and run with `DispatchQueue.concurrentPerform`;
+/// Work is cut into at most `threads` contiguous chunks and run on the ``WorkerPool``;
 /// inside a chunk everything is serial, and OpenBLAS runs single-threaded (see ``OpenBLAS``), so the
 /// encoder's threads and OpenBLAS's never compete for the cores.
 enum Parallel {
@@ -18,19 +18,16 @@ enum Parallel {
             body(0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lower = count * c / chunks
-                let upper = count * (c + 1) / chunks
-                if lower < upper { shared.value(lower..<upper) }
-            }
+        WorkerPool.shared.run(chunks: chunks) { c in
+            let lower = count * c / chunks
+            let upper = count * (c + 1) / chunks
+            if lower < upper { body(lower..<upper) }
         }
     }
 
     /// Runs `body(i, worker)` for every `i` in `0..<count` on `threads` workers; `worker` in `0..<threads`
-    /// names the worker so that it can use scratch memory of its own. Items are dealt round-robin
-    /// in chunks, so uneven items (sequences of different lengths) still spread over the workers.
+    /// names the worker so that it can use scratch memory of its own. Workers take the next item from a
+    /// shared counter, so uneven items (sequences of different lengths) still spread over the workers.
     static func forEach(count: Int, threads: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
         guard count > 0 else { return }
         let workers = max(1, min(threads, count))
@@ -39,28 +36,21 @@ enum Parallel {
             return
         }
         let next = Atomic<Int>(0)
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                while true {
-                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard i < count else { return }
-                    shared.value(i, worker)
-                }
+        WorkerPool.shared.run(chunks: workers) { worker in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < count else { return }
+                body(i, worker)
             }
         }
     }
+
+    /// Multiply-adds below which a GEMM or the attention of a batch runs on the calling thread: handing
+    /// work to another thread costs ~0.1 ms, as much as ~2M multiply-adds take.
+    static let minimumParallelWork = 300_000
 
     /// The number of cores this process may use.
     static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
 import Foundation
-
-/// Hands a closure to the worker threads of ``Parallel``. The closures run there touch disjoint rows
-/// of the workspace (each chunk or item writes only its own rows or its own worker's scratch), which
-/// is what makes sharing them sound.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
