@@ -59,10 +59,12 @@ struct BenchGEMMCommand: ParsableCommand {
         let threads = OpenBLAS.threadCount
         // The encoder's split first, before any threaded OpenBLAS call (see GEMMBenchmark.split).
         var splits: [Double] = []
+        OpenBLAS.setThreadCount(1)
         for shape in shapes {
             splits.append(try GEMMBenchmark.split(shape, repeats: `repeat`, threads: threads))
             if !json { FileHandle.standardError.write(Data(".".utf8)) }
         }
+        OpenBLAS.setThreadCount(threads)
         var results: [GEMMBenchmark.Result] = []
         var naiveRate: Double? = nil  // GFLOP/s of the naive loops, measured once on a mid-size shape
         for (shape, split) in zip(shapes, splits) {

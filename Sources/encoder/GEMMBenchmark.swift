@@ -44,17 +44,14 @@ enum GEMMBenchmark {
         }
     }
 
-    /// GFLOP/s of the product split by rows across `threads` threads with OpenBLAS single-threaded in each.
-    /// Call before any threaded OpenBLAS call in the process: OpenBLAS's idle threads keep spinning
-    /// afterwards and would take a core from the split.
+    /// GFLOP/s of the product split by rows across `threads` threads; the caller has set OpenBLAS to one
+    /// thread. Call before any threaded OpenBLAS call in the process: OpenBLAS's idle threads keep spinning
+    /// afterwards (even raising its thread count wakes them) and would take a core from the split.
     static func split(_ shape: Shape, repeats: Int, threads: Int) throws -> Double {
         var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
         let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
         let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
         var c = try Matrix(rows: shape.m, columns: shape.n)
-        let previous = OpenBLAS.threadCount
-        OpenBLAS.setThreadCount(1)
-        defer { OpenBLAS.setThreadCount(previous) }
         let seconds = try median(repeats) {
             try ComputeBackend.blas.multiply(a, b, into: &c, transposeB: .transposed, threads: threads)
         }
