@@ -107,6 +107,26 @@ final class EncoderParityTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-6)
     }
 
+    /// A batch of more tokens than one feed-forward block (the 31 texts three times, ~2,400 tokens):
+    /// every embedding still matches the reference.
+    func testBatchLargerThanOneFeedForwardBlock() throws {
+        let folder = try TestSupport.defaultModelFolder()
+        let model = try BertModel(folder: folder)
+        let pooling = try Pooling(modelFolder: folder)
+        let references = try TestSupport.referenceSentences()
+        let sequences = references.map { TokenSequence(inputIDs: $0.input_ids) }
+        let batch = sequences + sequences + sequences
+        XCTAssertGreaterThan(batch.reduce(0) { $0 + $1.count }, 2 * Workspace.feedForwardBlock)
+        let embeddings = try model.embed(batch, pooling: pooling)
+        var worst: Float = 0
+        for row in 0..<batch.count {
+            let reference = references[row % references.count].embedding
+            for j in 0..<reference.count { worst = max(worst, abs(embeddings[row, j] - reference[j])) }
+        }
+        print("MiniLM, 93 sequences in one batch (3 feed-forward blocks): max |difference| \(worst)")
+        XCTAssertLessThan(worst, 1e-5)
+    }
+
     /// Empty sequences pool to zeros (never NaN) and do not disturb their neighbours.
     func testEmptySequenceGivesZerosNotNaN() throws {
         let model = try BertModel(folder: TestSupport.tinyBERT)

@@ -18,22 +18,30 @@ struct BertFeedForward: @unchecked Sendable {
             activation: config.hiddenAct)
     }
 
-    /// workspace.hidden (tokens, hidden) = LayerNorm(hidden + act(hidden·W1ᵀ + b1)·W2ᵀ + b2).
+    /// workspace.hidden (tokens, hidden) = LayerNorm(hidden + act(hidden·W1ᵀ + b1)·W2ᵀ + b2),
+    /// in blocks of at most ``Workspace/feedForwardBlock`` rows.
     func forward(_ context: ForwardContext) {
         let ws = context.workspace
         let h = outputDense.outFeatures
         let i = intermediateDense.outFeatures
-        intermediateDense.forward(ws.hidden, rows: context.tokens, into: ws.intermediate, context: context) { rows in
-            ElementwiseKernels.addBiasActivate(
-                ws.intermediate + rows.lowerBound * i, rows: rows.count, n: i,
-                bias: intermediateDense.bias, activation: activation)
-        }
-        outputDense.forward(ws.intermediate, rows: context.tokens, into: ws.projection, context: context) { rows in
-            let offset = rows.lowerBound * h
-            ElementwiseKernels.addBiasResidualLayerNorm(
-                ws.hidden + offset, ws.projection + offset, rows: rows.count, n: h,
-                bias: outputDense.bias, gamma: outputLayerNorm.weight, beta: outputLayerNorm.bias,
-                epsilon: outputLayerNorm.epsilon)
+        // Blocks of rows, so the (rows, intermediate) activations never exceed one block: a big batch
+        // needs a quarter of the memory, and each block's activations are still warm for the second GEMM.
+        for start in stride(from: 0, to: context.tokens, by: Workspace.feedForwardBlock) {
+            let rows = min(Workspace.feedForwardBlock, context.tokens - start)
+            let hidden = ws.hidden + start * h
+            let projection = ws.projection + start * h
+            intermediateDense.forward(hidden, rows: rows, into: ws.intermediate, context: context) { block in
+                ElementwiseKernels.addBiasActivate(
+                    ws.intermediate + block.lowerBound * i, rows: block.count, n: i,
+                    bias: intermediateDense.bias, activation: activation)
+            }
+            outputDense.forward(ws.intermediate, rows: rows, into: projection, context: context) { block in
+                let offset = block.lowerBound * h
+                ElementwiseKernels.addBiasResidualLayerNorm(
+                    hidden + offset, projection + offset, rows: block.count, n: h,
+                    bias: outputDense.bias, gamma: outputLayerNorm.weight, beta: outputLayerNorm.bias,
+                    epsilon: outputLayerNorm.epsilon)
+            }
         }
     }
 }

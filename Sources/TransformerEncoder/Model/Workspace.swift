@@ -16,7 +16,10 @@ final class Workspace {
     private(set) var hidden = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// (tokens, 3·hidden): query | key | value for every token.
     private(set) var qkv = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// (tokens, intermediate): feed-forward activations.
+    /// Rows of the feed-forward computed at a time (see ``BertFeedForward``).
+    static let feedForwardBlock = 1024
+
+    /// (min(tokens, feedForwardBlock), intermediate): feed-forward activations of one block of rows.
     private(set) var intermediate = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// (tokens, hidden): attention context, heads side by side. Shares memory with `intermediate`,
     /// which is free while attention runs.
@@ -43,7 +46,9 @@ final class Workspace {
             let capacity = max(tokens, tokenCapacity * 5 / 4)
             hidden = Self.regrow(hidden, capacity * hiddenSize)
             qkv = Self.regrow(qkv, capacity * 3 * hiddenSize)
-            intermediate = Self.regrow(intermediate, capacity * max(intermediateSize, hiddenSize))
+            intermediate = Self.regrow(
+                intermediate,
+                max(min(capacity, Self.feedForwardBlock) * intermediateSize, capacity * hiddenSize))
             tokenIDs = Self.regrow(tokenIDs, capacity)
             tokenTypes = Self.regrow(tokenTypes, capacity)
             positions = Self.regrow(positions, capacity)
