@@ -65,16 +65,16 @@ extension ComputeBackend {
         guard k == kb, c.rows == m, c.columns == n else {
             throw .productShapeMismatch(a: "\(m)×\(k)", b: "\(kb)×\(n)", c: "\(c.rows)×\(c.columns)")
         }
+        let ldb = max(b.columns, 1)
         a.values.withUnsafeBufferPointer { pa in
             b.values.withUnsafeBufferPointer { pb in
                 c.values.withUnsafeMutableBufferPointer { pc in
-                    let (a, b, c) = (pa.baseAddress, pb.baseAddress, pc.baseAddress)
                     Parallel.forEachChunk(count: m, threads: max(1, threads)) { rows in
                         gemm(
                             transposeA: .none, transposeB: transposeB, m: rows.count, n: n, k: k,
-                            alpha: alpha, a: a.map { $0 + rows.lowerBound * k }, lda: max(k, 1),
-                            b: b, ldb: max(b == nil ? 1 : (transposeB == .none ? n : k), 1),
-                            beta: beta, c: c.map { $0 + rows.lowerBound * n }, ldc: max(n, 1))
+                            alpha: alpha, a: pa.baseAddress.map { $0 + rows.lowerBound * k }, lda: max(k, 1),
+                            b: pb.baseAddress, ldb: ldb,
+                            beta: beta, c: pc.baseAddress.map { $0 + rows.lowerBound * n }, ldc: max(n, 1))
                     }
                 }
             }
