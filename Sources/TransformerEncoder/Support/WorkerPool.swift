@@ -32,6 +32,7 @@ final class WorkerPool: @unchecked Sendable {
 
     private static let countBits = 20
     private static let chunkMask = (1 << countBits) - 1
+    private static let generationMask = (1 << 23) - 1
 
     init(workers: Int) {
         workerCount = workers
@@ -53,7 +54,9 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             self.body = body
             pending.store(chunks, ordering: .sequentiallyConsistent)
-            let generation = (state.load(ordering: .relaxed) >> (2 * Self.countBits)) + 1
+            // Generations wrap within 23 bits so the packed state stays non-negative; the caller always
+            // works on its own job too, so a worker that misreads a wrapped generation only idles.
+            let generation = ((state.load(ordering: .relaxed) >> (2 * Self.countBits)) + 1) & Self.generationMask
             state.store(generation << (2 * Self.countBits) | chunks, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 for _ in 0..<min(workerCount, chunks - 1) { wakeUp.signal() }
