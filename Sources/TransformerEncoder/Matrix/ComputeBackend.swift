@@ -54,7 +54,10 @@ extension ComputeBackend {
     /// - Parameters:
     ///   - a: `(m, k)`.
     ///   - b: `(k, n)` after `transposeB` is applied.
-    ///   - c: `(m, n)`.
+    ///   - c: `(m, n)`; read when `beta != 0`, written always.
+    ///   - transposeB: whether `b` is used as it is or transposed.
+    ///   - alpha: scale of the product.
+    ///   - beta: scale of the previous `c`.
     ///   - threads: blocks of rows computed concurrently.
     public func multiply(
         _ a: Matrix, _ b: Matrix, into c: inout Matrix, transposeB: Transpose = .none,
