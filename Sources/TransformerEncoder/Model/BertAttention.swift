@@ -7,7 +7,7 @@ import Foundation
 /// Attention itself runs per (sequence, head) over the sequence's true length: there is no padding in
 /// the packed batch, so the padding mask is the sequence lengths, and no row can be all-masked.
 struct BertAttention: @unchecked Sendable {
-    /// query | key | value stacked: weight (3·hidden, hidden), bias (3·hidden).
+    /// query | key | value stacked: Wᵀ (hidden, 3·hidden), bias (3·hidden).
     let queryKeyValue: Linear
     /// attention.output.dense: (hidden, hidden)
     let outputDense: Linear
@@ -19,11 +19,10 @@ struct BertAttention: @unchecked Sendable {
     static func load(_ scope: CheckpointScope, _ config: BertConfiguration) throws(EncoderError) -> BertAttention {
         let h = config.hiddenSize
         let attention = scope.scope("self")
-        let query = try Linear.load(attention.scope("query"), in: h, out: h)
-        let key = try Linear.load(attention.scope("key"), in: h, out: h)
-        let value = try Linear.load(attention.scope("value"), in: h, out: h)
+        let queryKeyValue = try Linear.stacked(
+            [attention.scope("query"), attention.scope("key"), attention.scope("value")], in: h, out: h)
         return BertAttention(
-            queryKeyValue: Linear.stacked([query, key, value], storage: scope.storage),
+            queryKeyValue: queryKeyValue,
             outputDense: try Linear.load(scope.scope("output.dense"), in: h, out: h),
             outputLayerNorm: try LayerNorm.load(scope.scope("output.LayerNorm"), size: h, epsilon: config.layerNormEps),
             hiddenSize: h, headCount: config.numAttentionHeads)

@@ -1,8 +1,8 @@
 /// `intermediate` (dense + activation) and `output` (dense, residual, LayerNorm) of a BERT layer.
 struct BertFeedForward: @unchecked Sendable {
-    /// intermediate.dense: (intermediate, hidden)
+    /// intermediate.dense: weight (intermediate, hidden) in the checkpoint, kept as Wᵀ (hidden, intermediate)
     let intermediateDense: Linear
-    /// output.dense: (hidden, intermediate)
+    /// output.dense: weight (hidden, intermediate) in the checkpoint, kept as Wᵀ (intermediate, hidden)
     let outputDense: Linear
     /// output.LayerNorm
     let outputLayerNorm: LayerNorm

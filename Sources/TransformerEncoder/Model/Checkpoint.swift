@@ -54,6 +54,36 @@ struct CheckpointScope {
         CheckpointScope(file: file, prefix: prefix + name + ".", storage: storage)
     }
 
+    /// Hands the tensor `name` (fp32, checked to have `shape`) to `body`, which copies what it needs;
+    /// afterwards the tensor's memory-mapped pages are returned to the kernel, so a weight the encoder
+    /// keeps in another layout does not stay resident twice.
+    func withTensor(
+        _ name: String, shape: [Int], _ body: (UnsafePointer<Float>) -> Void
+    ) throws(EncoderError) {
+        let tensor: FloatTensor
+        do {
+            tensor = try file.floatTensor(prefix + name, shape: shape)
+        } catch {
+            throw .checkpoint(error)
+        }
+        body(tensor.pointer)
+        Self.releasePages(tensor.pointer, count: tensor.count)
+    }
+
+    /// `madvise(MADV_DONTNEED)` on the whole pages inside `count` floats at `pointer`: pages of a private
+    /// file mapping are dropped (read again from the file if ever touched), pages of a copy are zeroed;
+    /// either way the caller must not read them again.
+    private static func releasePages(_ pointer: UnsafePointer<Float>, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = Int(bitPattern: UnsafeRawPointer(pointer))
+        let end = start + count * MemoryLayout<Float>.stride
+        let first = (start + page - 1) / page * page
+        let last = end / page * page
+        guard last > first, let base = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(base, last - first, MADV_DONTNEED)
+    }
+
     /// The tensor `name` of this scope as fp32, checked to have `shape`.
     func tensor(_ name: String, shape: [Int]) throws(EncoderError) -> UnsafePointer<Float> {
         do {

@@ -1,37 +1,50 @@
 /// A dense layer `y = x·Wᵀ + b`, as Hugging Face's `nn.Linear` (`weight`: (out, in), `bias`: (out)).
+///
+/// The weight is kept transposed, `Wᵀ`: (in, out), so every product is `X·Wᵀ` with both operands as stored
+/// (`NoTrans, NoTrans`), which OpenBLAS packs 15–25 % faster than `X·W` transposed when a batch has few
+/// tokens (measured at 16 rows; equal from 128 rows up).
 struct Linear: @unchecked Sendable {
-    /// (outFeatures, inFeatures), row-major, as stored in the checkpoint.
-    let weight: UnsafePointer<Float>
+    /// Wᵀ: (inFeatures, outFeatures), row-major.
+    let weightTransposed: UnsafePointer<Float>
     /// (outFeatures)
     let bias: UnsafePointer<Float>
     let inFeatures: Int
     let outFeatures: Int
 
-    /// Loads `<scope>.weight` and `<scope>.bias`.
+    /// Loads `<scope>.weight` (out, in) and `<scope>.bias` (out).
     static func load(_ scope: CheckpointScope, in inFeatures: Int, out outFeatures: Int) throws(EncoderError) -> Linear {
-        Linear(
-            weight: try scope.tensor("weight", shape: [outFeatures, inFeatures]),
-            bias: try scope.tensor("bias", shape: [outFeatures]),
-            inFeatures: inFeatures, outFeatures: outFeatures)
+        try stacked([scope], in: inFeatures, out: outFeatures)
     }
 
-    /// Several layers with the same input stacked into one, so that one GEMM computes them all
-    /// (the attention's query, key and value). Output columns follow the order of `parts`.
-    static func stacked(_ parts: [Linear], storage: WeightStorage) -> Linear {
-        let inFeatures = parts[0].inFeatures
-        let outFeatures = parts.reduce(0) { $0 + $1.outFeatures }
-        let weight = storage.allocate(outFeatures * inFeatures)
-        let bias = storage.allocate(outFeatures)
-        var row = 0
-        for part in parts {
-            precondition(part.inFeatures == inFeatures)
-            (weight.baseAddress! + row * inFeatures).update(from: part.weight, count: part.outFeatures * inFeatures)
-            (bias.baseAddress! + row).update(from: part.bias, count: part.outFeatures)
-            row += part.outFeatures
+    /// Several layers with the same input, loaded as one, so that one GEMM computes them all (the
+    /// attention's query, key and value): each scope's `weight` (out, in) and `bias` (out); output columns
+    /// follow the order of `scopes`.
+    static func stacked(_ scopes: [CheckpointScope], in inFeatures: Int, out outFeatures: Int) throws(EncoderError) -> Linear {
+        let storage = scopes[0].storage
+        let total = outFeatures * scopes.count
+        let weight = storage.allocate(inFeatures * total)   // (in, total)
+        let bias = storage.allocate(total)
+        for (part, scope) in scopes.enumerated() {
+            let column = part * outFeatures
+            try scope.withTensor("weight", shape: [outFeatures, inFeatures]) { w in
+                // w: (out, in) → columns column..<column+out of Wᵀ: (in, total), in 32×32 tiles.
+                let tile = 32
+                for o0 in stride(from: 0, to: outFeatures, by: tile) {
+                    for i0 in stride(from: 0, to: inFeatures, by: tile) {
+                        for o in o0..<min(o0 + tile, outFeatures) {
+                            let row = w + o * inFeatures
+                            for i in i0..<min(i0 + tile, inFeatures) { weight[i * total + column + o] = row[i] }
+                        }
+                    }
+                }
+            }
+            try scope.withTensor("bias", shape: [outFeatures]) { b in
+                (bias.baseAddress! + column).update(from: b, count: outFeatures)
+            }
         }
         return Linear(
-            weight: UnsafePointer(weight.baseAddress!), bias: UnsafePointer(bias.baseAddress!),
-            inFeatures: inFeatures, outFeatures: outFeatures)
+            weightTransposed: UnsafePointer(weight.baseAddress!), bias: UnsafePointer(bias.baseAddress!),
+            inFeatures: inFeatures, outFeatures: total)
     }
 
     /// y = x·Wᵀ (bias NOT added: the caller fuses it into the epilogue that follows).
@@ -49,20 +62,20 @@ struct Linear: @unchecked Sendable {
         if threads == 1 || rows >= 32 * threads {
             Parallel.forEachChunk(count: rows, threads: threads) { range in
                 backend.gemm(
-                    transposeA: .none, transposeB: .transposed,
+                    transposeA: .none, transposeB: .none,
                     m: range.count, n: outFeatures, k: inFeatures,
                     alpha: 1, a: x + range.lowerBound * inFeatures, lda: inFeatures,
-                    b: weight, ldb: inFeatures,
+                    b: weightTransposed, ldb: outFeatures,
                     beta: 0, c: y + range.lowerBound * outFeatures, ldc: outFeatures)
                 epilogue(range)
             }
         } else {
             Parallel.forEachChunk(count: outFeatures, threads: threads, minimumChunk: 64) { columns in
                 backend.gemm(
-                    transposeA: .none, transposeB: .transposed,
+                    transposeA: .none, transposeB: .none,
                     m: rows, n: columns.count, k: inFeatures,
                     alpha: 1, a: x, lda: inFeatures,
-                    b: weight + columns.lowerBound * inFeatures, ldb: inFeatures,
+                    b: weightTransposed + columns.lowerBound, ldb: outFeatures,
                     beta: 0, c: y + columns.lowerBound, ldc: outFeatures)
             }
             Parallel.forEachChunk(count: rows, threads: threads, minimumChunk: 64, epilogue)
