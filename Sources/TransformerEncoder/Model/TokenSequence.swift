@@ -39,16 +39,15 @@ public struct EncoderOutput: Sendable {
     /// as Hugging Face's `output_hidden_states=True` returns them (real tokens only). Empty otherwise.
     public let hiddenStates: [Matrix]
 
-    /// The hidden states of sequence `index`: (length, hidden).
+    /// The hidden states of sequence `index` (in `0..<sequenceStarts.count - 1`, like an array index): (length, hidden).
     public func lastHiddenState(ofSequence index: Int) -> Matrix {
         rows(of: lastHiddenState, sequence: index)
     }
 
-    /// Rows of `matrix` (one of the outputs) that belong to sequence `index`.
+    /// Rows of `matrix` (one of the outputs) that belong to sequence `index` (in `0..<sequenceStarts.count - 1`).
     public func rows(of matrix: Matrix, sequence index: Int) -> Matrix {
         let lower = sequenceStarts[index], upper = sequenceStarts[index + 1]
         let h = matrix.columns
-        // Shapes agree by construction.
-        return try! Matrix(rows: upper - lower, columns: h, values: Array(matrix.values[(lower * h)..<(upper * h)]))
+        return Matrix(unchecked: Array(matrix.values[(lower * h)..<(upper * h)]), rows: upper - lower, columns: h)
     }
 }
