@@ -65,10 +65,10 @@ public final class BertModel: Sendable {
         _ sequences: [TokenSequence], outputHiddenStates: Bool = false, options: ComputeOptions? = nil
     ) throws(EncoderError) -> EncoderOutput {
         let h = configuration.hiddenSize
-        return try run(sequences, options: options) { context, captured in
+        return try run(sequences, options: options, capturingHiddenStates: outputHiddenStates) { context, captured in
             let output = Matrix(copying: context.workspace.hidden, rows: context.tokens, columns: h)
             return EncoderOutput(lastHiddenState: output, sequenceStarts: context.sequenceStarts, hiddenStates: captured)
-        } capture: { outputHiddenStates }
+        }
     }
 
     /// Runs the encoder and pools every sequence into one vector.
@@ -79,18 +79,18 @@ public final class BertModel: Sendable {
         _ sequences: [TokenSequence], pooling: Pooling, options: ComputeOptions? = nil
     ) throws(EncoderError) -> Matrix {
         let h = configuration.hiddenSize
-        return try run(sequences, options: options) { context, _ in
+        return try run(sequences, options: options, capturingHiddenStates: false) { context, _ in
             pooling.pool(
                 hidden: context.workspace.hidden, hiddenSize: h, sequenceStarts: context.sequenceStarts,
                 threads: context.threads)
-        } capture: { false }
+        }
     }
 
     /// Validates and packs the batch into a workspace, runs embeddings and layers, and hands the
     /// workspace to `finish` while it is still held.
     private func run<R>(
-        _ sequences: [TokenSequence], options: ComputeOptions?,
-        finish: (ForwardContext, [Matrix]) -> R, capture: () -> Bool
+        _ sequences: [TokenSequence], options: ComputeOptions?, capturingHiddenStates capturing: Bool,
+        finish: (ForwardContext, [Matrix]) -> R
     ) throws(EncoderError) -> R {
         let options = options ?? defaultOptions
         var starts = [0]
@@ -103,7 +103,6 @@ public final class BertModel: Sendable {
         }
         let tokens = starts[sequences.count]
         let h = configuration.hiddenSize
-        let capturing = capture()
         return workspaces.withWorkspace { workspace in
             workspace.reserve(tokens: tokens, maxLength: maxLength, workers: options.threads)
             var t = 0

@@ -13,13 +13,7 @@ enum JSONFile {
 
     /// The top-level JSON object of `data` (the contents of the file at `path`, named in errors).
     static func object(from data: Data, path: String) throws(EncoderError) -> [String: Any] {
-        let value: Any
-        do {
-            value = try JSONSerialization.jsonObject(with: data, options: [])
-        } catch {
-            throw .malformedJSON(path: path, reason: "not valid JSON")
-        }
-        guard let object = value as? [String: Any] else {
+        guard let object = try parse(data, path: path) as? [String: Any] else {
             throw .malformedJSON(path: path, reason: "top level is not a JSON object")
         }
         return object
@@ -27,14 +21,18 @@ enum JSONFile {
 
     /// The top-level JSON array of the file at `url`.
     static func array(at url: URL) throws(EncoderError) -> [Any] {
-        let data = try read(url)
-        guard let value = try? JSONSerialization.jsonObject(with: data, options: []) else {
-            throw .malformedJSON(path: url.path, reason: "not valid JSON")
-        }
-        guard let array = value as? [Any] else {
+        guard let array = try parse(read(url), path: url.path) as? [Any] else {
             throw .malformedJSON(path: url.path, reason: "top level is not a JSON array")
         }
         return array
+    }
+
+    private static func parse(_ data: Data, path: String) throws(EncoderError) -> Any {
+        do {
+            return try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw .malformedJSON(path: path, reason: "not valid JSON")
+        }
     }
 
     private static func read(_ url: URL) throws(EncoderError) -> Data {
