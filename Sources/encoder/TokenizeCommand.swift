@@ -28,9 +28,9 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let folder = try modelOptions.folder()
-            let tokenizer: BertTokenizer
+            let tokenizer: any TextTokenizer
             do throws(TokenizerError) {
-                tokenizer = try BertTokenizer(modelFolder: folder)
+                tokenizer = try TokenizerLoader.load(modelFolder: folder)
             } catch {
                 throw EncoderError.tokenizer(error)
             }

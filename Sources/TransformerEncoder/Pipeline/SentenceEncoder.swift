@@ -14,8 +14,8 @@ import Tokenizers
 public final class SentenceEncoder: Sendable {
     /// The BERT encoder.
     public let model: BertModel
-    /// The WordPiece tokenizer from `tokenizer.json` (or `vocab.txt`).
-    public let tokenizer: BertTokenizer
+    /// The tokenizer from `tokenizer.json` (or `vocab.txt`).
+    public let tokenizer: any TextTokenizer
     /// Pooling and normalization from `modules.json` and `1_Pooling/config.json`.
     public let pooling: Pooling
     /// Inputs are truncated to this many tokens, `[CLS]` and `[SEP]` included: `max_seq_length` from
@@ -42,7 +42,7 @@ public final class SentenceEncoder: Sendable {
         folder = modelFolder
         model = try BertModel(folder: modelFolder, options: options)
         do {
-            tokenizer = try BertTokenizer(modelFolder: modelFolder)
+            tokenizer = try TokenizerLoader.load(modelFolder: modelFolder)
         } catch {
             throw .tokenizer(error)
         }
