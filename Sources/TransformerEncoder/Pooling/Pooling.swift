@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// How token states become one sentence embedding, as sentence-transformers' `Pooling` and
 /// `Normalize` modules define it.
@@ -47,7 +48,7 @@ public struct Pooling: Sendable, Equatable {
         var poolingPath: String?
         var normalize = false
         for (index, entry) in try JSONFile.array(at: modulesURL).enumerated() {
-            guard let module = entry as? [String: Any], let type = module["type"] as? String else {
+            guard let module = entry.objectValue, let type = module["type"]?.stringValue else {
                 throw .malformedJSON(path: modulesURL.path, reason: "entry \(index) has no string 'type'")
             }
             let kind = type.split(separator: ".").last.map(String.init) ?? type
@@ -55,7 +56,7 @@ public struct Pooling: Sendable, Equatable {
             case "Transformer":
                 continue
             case "Pooling":
-                poolingPath = module["path"] as? String ?? ""
+                poolingPath = module["path"]?.stringValue ?? ""
             case "Normalize":
                 normalize = true
             default:
