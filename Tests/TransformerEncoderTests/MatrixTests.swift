@@ -145,12 +145,12 @@ final class MatrixTests: XCTestCase {
     /// The shared row helpers: F.normalize semantics and the first non-finite row.
     func testRowHelpers() throws {
         let a = try Matrix(rows: 3, columns: 2, values: [3, 4, 0, 0, -1e-20, 0])
-        let n = a.normalizedRows()
+        let n = EmbeddingRows.normalizedRows(a)
         XCTAssertEqual(n.values, [0.6, 0.8, 0, 0, -1e-8, 0])  // a tiny row is divided by 1e-12, not by its norm
-        XCTAssertNil(a.firstNonFiniteRow())
+        XCTAssertNil(EmbeddingRows.firstNonFiniteRow(a))
         let b = try Matrix(rows: 3, columns: 2, values: [1, 2, 3, .infinity, .nan, 0])
-        XCTAssertEqual(b.firstNonFiniteRow(), 1)
-        XCTAssertNil(try Matrix(rows: 2, columns: 0).firstNonFiniteRow())
+        XCTAssertEqual(EmbeddingRows.firstNonFiniteRow(b), 1)
+        XCTAssertNil(EmbeddingRows.firstNonFiniteRow(try Matrix(rows: 2, columns: 0)))
     }
 
     /// The naive backend is the textbook triple loop: for every layout, each element is the `Float` sum of

@@ -123,13 +123,7 @@ public struct Pooling: Sendable, Equatable {
                         }
                         column += h
                     }
-                    if normalize {
-                        var squares: Double = 0
-                        for j in 0..<width { squares += Double(row[j]) * Double(row[j]) }
-                        // F.normalize: x / max(‖x‖, 1e-12)
-                        let norm = Swift.max(squares.squareRoot(), 1e-12)
-                        for j in 0..<width { row[j] = Float(Double(row[j]) / norm) }
-                    }
+                    if normalize { EmbeddingRows.normalize(row, count: width) }
                 }
             }
         }

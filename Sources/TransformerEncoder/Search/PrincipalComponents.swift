@@ -161,6 +161,6 @@ public struct PrincipalComponents: Sendable {
             try ComputeBackend.blas.multiply(rows, projection, into: &start, transposeB: .transposed, beta: 1)
             return start
         }
-        return normalize ? projected.normalizedRows() : projected
+        return normalize ? EmbeddingRows.normalizedRows(projected) : projected
     }
 }

@@ -102,7 +102,7 @@ public struct SemanticIndex: Sendable {
     public init(embeddings: Matrix) throws(SearchError) {
         guard embeddings.rows > 0, embeddings.columns > 0 else { throw .emptyCorpus }
         try Self.checkFinite(embeddings)
-        self.embeddings = embeddings.normalizedRows()
+        self.embeddings = EmbeddingRows.normalizedRows(embeddings)
         self.reduction = nil
     }
 
@@ -156,7 +156,7 @@ public struct SemanticIndex: Sendable {
         if let reduction {
             q = try reduction.project(queries, normalize: true)
         } else {
-            q = queries.normalizedRows()
+            q = EmbeddingRows.normalizedRows(queries)
         }
         let n = count
         let keep = min(k, n)
@@ -275,6 +275,6 @@ public struct SemanticIndex: Sendable {
 
     /// Throws ``SearchError/nonFiniteValue(row:)`` for the first row holding a NaN or infinity.
     static func checkFinite(_ matrix: Matrix) throws(SearchError) {
-        if let row = matrix.firstNonFiniteRow() { throw .nonFiniteValue(row: row) }
+        if let row = EmbeddingRows.firstNonFiniteRow(matrix) { throw .nonFiniteValue(row: row) }
     }
 }
