@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// The architecture of a BERT-family encoder, decoded from a Hugging Face `config.json`.
 ///
@@ -61,7 +62,7 @@ public struct BertConfiguration: Sendable, Equatable {
     }
 
     /// Decodes the fields of a parsed `config.json`; `path` names the file in errors.
-    init(json: [String: Any], path: String) throws(EncoderError) {
+    init(json: [String: JSONValue], path: String) throws(EncoderError) {
         let fields = JSONFields(object: json, path: path)
         let modelType = try fields.string("model_type", default: "bert")
         // RoBERTa-style models offset positions by pad_token_id + 1: not implemented, so refused.

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// How token states become one sentence embedding, as sentence-transformers' `Pooling` and
 /// `Normalize` modules define it.
@@ -47,7 +48,7 @@ public struct Pooling: Sendable, Equatable {
         var poolingPath: String?
         var normalize = false
         for (index, entry) in try JSONFile.array(at: modulesURL).enumerated() {
-            guard let module = entry as? [String: Any], let type = module["type"] as? String else {
+            guard let module = entry.objectValue, let type = module["type"]?.stringValue else {
                 throw .malformedJSON(path: modulesURL.path, reason: "entry \(index) has no string 'type'")
             }
             let kind = type.split(separator: ".").last.map(String.init) ?? type
@@ -55,7 +56,7 @@ public struct Pooling: Sendable, Equatable {
             case "Transformer":
                 continue
             case "Pooling":
-                poolingPath = module["path"] as? String ?? ""
+                poolingPath = module["path"]?.stringValue ?? ""
             case "Normalize":
                 normalize = true
             default:
@@ -122,13 +123,7 @@ public struct Pooling: Sendable, Equatable {
                         }
                         column += h
                     }
-                    if normalize {
-                        var squares: Double = 0
-                        for j in 0..<width { squares += Double(row[j]) * Double(row[j]) }
-                        // F.normalize: x / max(‖x‖, 1e-12)
-                        let norm = Swift.max(squares.squareRoot(), 1e-12)
-                        for j in 0..<width { row[j] = Float(Double(row[j]) / norm) }
-                    }
+                    if normalize { EmbeddingRows.normalize(row, count: width) }
                 }
             }
         }
