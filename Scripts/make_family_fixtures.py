@@ -169,7 +169,7 @@ def tiny():
     m = MPNetForMaskedLM(MPNetConfig(max_position_embeddings=40, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                                      relative_attention_num_buckets=32, layer_norm_eps=1e-5, **common))
     redraw(m, 16)
-    write("mpnet-mlm", m, m.mpnet, [38, 3, 17], 106, 1, (0, 2), False, False, buckets)
+    write("mpnet-mlm", m, m.mpnet, [38, 1, 17], 106, 1, (0, 2), False, False, buckets)
 
 
 def real_mpnet(folder):
