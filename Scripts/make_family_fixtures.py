@@ -17,7 +17,8 @@ uniform and hides position and bias errors). Sequences of the RoBERTa-style fami
 equal to the padding id, which Hugging Face gives the padding position (see Docs/Encoder.md).
 
 With `--mpnet FOLDER` it also writes Tests/Fixtures/families/all-mpnet-base-v2.safetensors: the real
-all-mpnet-base-v2's hidden states (layers 0, 1, 6, 12) for a small padded batch of texts.
+all-mpnet-base-v2's hidden states for a small padded batch of 4 texts: every layer's first 64 columns
+(`hidden_states.N.columns_0_64`, [4, 21, 64]) and the whole `last_hidden_state` ([4, 21, 768]).
 
 Run: /work/venv/bin/python Scripts/make_family_fixtures.py [--mpnet models/all-mpnet-base-v2]
 """
@@ -187,8 +188,8 @@ def real_mpnet(folder):
         "attention_mask": enc["attention_mask"].to(torch.int32),
         "token_type_ids": torch.zeros_like(enc["input_ids"], dtype=torch.int32),
     }
-    for i in (0, 1, 6, 12):
-        tensors[f"hidden_states.{i}"] = out.hidden_states[i].clone()
+    for i, h in enumerate(out.hidden_states):
+        tensors[f"hidden_states.{i}.columns_0_64"] = h[:, :, :64].contiguous().clone()
     tensors["last_hidden_state"] = out.last_hidden_state.clone()
     path = os.path.join(ROOT, "all-mpnet-base-v2.safetensors")
     save_file(tensors, path)
