@@ -43,12 +43,17 @@ public struct Dense: Sendable {
     /// Loads a Dense module folder. Fails naming the file and field for anything sentence-transformers
     /// would compute differently: an unknown activation, `use_residual`, a module reading or writing
     /// another feature than `sentence_embedding`, or weights of the wrong shape.
-    public init(folder: URL) throws(EncoderError) {
+    /// - Parameter inputWidth: the width of the embeddings the module before it gives; `in_features` must match.
+    public init(folder: URL, inputWidth: Int? = nil) throws(EncoderError) {
         let configURL = folder.appendingPathComponent("config.json")
         let path = configURL.path
         let fields = JSONFields(object: try JSONFile.object(at: configURL), path: path)
         inFeatures = try fields.int("in_features", range: 1...(1 << 20))
         outFeatures = try fields.int("out_features", range: 1...(1 << 20))
+        if let inputWidth, inputWidth != inFeatures {
+            throw .invalidField(
+                path: path, field: "in_features", reason: "is \(inFeatures), but the module before it gives \(inputWidth) features")
+        }
         let hasBias = try fields.bool("bias", default: true)
         let name = try fields.string("activation_function", default: Activation.tanh.rawValue)
         guard let activation = Activation(rawValue: name) else {

@@ -101,12 +101,7 @@ public struct SentenceModules: Sendable {
                 if kind == "Normalize" {
                     steps.append(.normalize)
                 } else {
-                    let dense = try Dense(folder: folder)
-                    guard dense.inFeatures == width else {
-                        throw .invalidField(
-                            path: folder.appendingPathComponent("config.json").path, field: "in_features",
-                            reason: "is \(dense.inFeatures), but the module before it gives \(width) features")
-                    }
+                    let dense = try Dense(folder: folder, inputWidth: width)
                     width = dense.outFeatures
                     steps.append(.dense(dense))
                 }
