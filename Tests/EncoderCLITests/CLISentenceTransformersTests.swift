@@ -49,6 +49,7 @@ extension CLIReliabilityTests {
             XCTAssertEqual(result.status, 0, result.stderr)
             let rows = try records(result)
             XCTAssertEqual(rows.count, reference.texts.count)
+            guard rows.count == reference.texts.count else { continue }
             var worst = 0.0
             for (i, row) in rows.enumerated() {
                 XCTAssertEqual(row["tokens"] as? Int, reference.tokens[i], "\(reference.folder) \(options) text \(i)")
@@ -114,5 +115,44 @@ extension CLIReliabilityTests {
         let result = try run(["embed", "--model", file, "x"])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("is a file, not a model folder"), result.stderr)
+    }
+}
+
+extension CLIReliabilityTests {
+    /// `encoder embed --model models/all-mpnet-base-v2` on the 31 reference texts: within 1e-5 of
+    /// sentence-transformers (Tests/Fixtures/mpnet_sentences.jsonl). Missing model: fails when `CI=true`.
+    func testEmbedMPNetMatchesSentenceTransformers() throws {
+        let folder = Self.repositoryRoot.appendingPathComponent("models/all-mpnet-base-v2")
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("all-mpnet-base-v2 missing: run Scripts/setup --with-mpnet") }
+            throw XCTSkip("all-mpnet-base-v2 missing at \(folder.path): run Scripts/setup --with-mpnet")
+        }
+        struct Reference: Decodable {
+            let text: String
+            let input_ids: [Int]
+            let embedding: [Double]
+        }
+        let url = Self.repositoryRoot.appendingPathComponent("Tests/Fixtures/mpnet_sentences.jsonl")
+        let references = try String(decoding: try Data(contentsOf: url), as: UTF8.self).split(separator: "\n").map {
+            try JSONDecoder().decode(Reference.self, from: Data($0.utf8))
+        }
+        // The relative path as a user types it, from the repository root (the child inherits the directory).
+        let input = try jsonlInput(references.map(\.text))
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(Self.repositoryRoot.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let result = try run(["embed", "--model", "models/all-mpnet-base-v2", "--input", input.path,
+                              "--input-format", "jsonl", "--batch-size", "8"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try records(result)
+        XCTAssertEqual(rows.count, references.count)
+        guard rows.count == references.count else { return }
+        var worst = 0.0
+        for (i, row) in rows.enumerated() {
+            XCTAssertEqual(row["tokens"] as? Int, references[i].input_ids.count, "text \(i)")
+            worst = max(worst, distance(try embedding(row), references[i].embedding))
+        }
+        print("encoder embed --model models/all-mpnet-base-v2, 31 texts: max |difference| \(worst)")
+        XCTAssertLessThan(worst, 1e-5)
     }
 }
