@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 @testable import TransformerEncoder
 
-/// Finding model folders: paths that are files or symlink loops say so, a `pytorch_model.bin`-only folder says
-/// how to convert, and hub ids resolve in a (fake) Hugging Face cache, offline.
+/// Finding model folders: paths that are files or symlink loops say so, and hub ids resolve in a (fake)
+/// Hugging Face cache, offline. (A `pytorch_model.bin`-only Dense folder: SentenceTransformersModulesTests;
+/// the encoder's own folder is checked where the model loads.)
 final class ModelFolderTests: XCTestCase {
     var scratch: URL!
 
@@ -47,16 +48,6 @@ final class ModelFolderTests: XCTestCase {
         let missing = scratch.appendingPathComponent("nothing-here")
         assertError(try ModelFolder.resolve(missing.path), mentions: [missing.path, "not found"])
         assertError(try SentenceEncoder(modelFolder: missing), mentions: [missing.path, "not found"])
-    }
-
-    func testPyTorchOnlyFolderSaysHowToConvert() throws {
-        let folder = scratch.appendingPathComponent("pickle")
-        try FileManager.default.copyItem(at: Self.fixture, to: folder)
-        try FileManager.default.removeItem(at: folder.appendingPathComponent("model.safetensors"))
-        try Data([0x80, 0x02]).write(to: folder.appendingPathComponent("pytorch_model.bin"))
-        assertError(
-            try SentenceEncoder(modelFolder: folder),
-            mentions: ["model.safetensors", "pytorch_model.bin", "only safetensors", "save_file"])
     }
 
     /// A fake cache: `hub/models--org--tiny/{refs/main, snapshots/<commit>/…}` with the files as symbolic links

@@ -49,7 +49,6 @@ public final class SentenceEncoder: Sendable {
         folder = modelFolder
         let transformerFolder = try SentenceModules.transformerFolder(in: modelFolder)
         try ModelFolder.requireFolder(transformerFolder)
-        try ModelFolder.requireSafeTensors(transformerFolder.appendingPathComponent("model.safetensors"))
         model = try BertModel(folder: transformerFolder, options: options)
         do {
             tokenizer = try TokenizerLoader.load(modelFolder: transformerFolder)
