@@ -109,6 +109,29 @@ extension CLIReliabilityTests {
         XCTAssertTrue(missing.stderr.contains(home.appendingPathComponent("hub/models--org--not-cached").path), missing.stderr)
     }
 
+    /// Issue 10: an embedding that is not finite (weights that overflow) stops `embed` with exit 1 and one line
+    /// naming the input; nothing NaN is written.
+    func testNonFiniteEmbeddingNamesTheInput() throws {
+        let folder = scratch.appendingPathComponent("overflow")
+        try FileManager.default.copyItem(at: Self.moduleFixtures.appendingPathComponent("dense"), to: folder)
+        // 3_Dense/model.safetensors: one F32 tensor linear.weight (8, 16); its first row set to 3e38.
+        let url = folder.appendingPathComponent("3_Dense/model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let big = Float(3e38).bitPattern.littleEndian
+        for j in 0..<16 {
+            let offset = 8 + headerLength + 4 * j
+            for b in 0..<4 { bytes[offset + b] = UInt8((big >> (8 * UInt32(b))) & 0xFF) }
+        }
+        try Data(bytes).write(to: url)
+        let result = try run(["embed", "--model", folder.path, "x", "the cat sat on the mat"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertEqual(result.stderrLines.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("input 1"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("not finite"), result.stderr)
+        XCTAssertFalse(result.stdoutText.contains("null"), result.stdoutText)
+    }
+
     /// A model path that is a file says so (issue 10).
     func testModelPathThatIsAFile() throws {
         let file = Self.moduleFixtures.appendingPathComponent("dense/config.json").path

@@ -236,26 +236,29 @@ final class SentenceTransformersModulesTests: XCTestCase {
         }, mentions: ["modules[1].type", "before a Pooling"])
     }
 
-    /// Issue 10: a NaN in the weights gives an error naming the input whose embedding is not finite, never
-    /// NaN rows; inputs that do not touch the bad weight still embed.
+    /// Issue 10: weights that overflow (finite, 3e38) give an error naming the input whose embedding is not
+    /// finite, never NaN rows; a NaN or infinity in a Dense layer's weights is refused at load, by tensor name.
     func testNonFiniteEmbeddingIsAnErrorNamingTheInput() throws {
         let folder = try copyOfFixture("dense")
-        let encoder = try SentenceEncoder(modelFolder: folder)
-        let cat = try XCTUnwrap(encoder.tokenizer.id(forToken: "cat"))
-        // Poison the word embedding of "cat" only.
-        let url = folder.appendingPathComponent("model.safetensors")
+        let url = folder.appendingPathComponent("3_Dense/model.safetensors")
         var tensors = try SafeTensorsTestWriter.read(url)
-        let hidden = 32
-        tensors["embeddings.word_embeddings.weight"]!.values[Int(cat) * hidden] = .nan
+        for j in 0..<16 { tensors["linear.weight"]!.values[j] = 3e38 }   // row 0 of (8, 16): overflows to ±inf
         try SafeTensorsTestWriter.write(tensors, to: url)
-
-        let poisoned = try SentenceEncoder(modelFolder: folder)
-        let clean = try poisoned.encode(["a dog runs", "x"])
-        XCTAssertTrue(clean.embeddings.values.allSatisfy(\.isFinite))
-        XCTAssertThrowsError(try poisoned.encode(["a dog runs", "x", "the cat sat"], batchSize: 2)) { error in
+        let encoder = try SentenceEncoder(modelFolder: folder)
+        XCTAssertThrowsError(try encoder.encode(["x", "the cat sat on the mat", "a"], batchSize: 1)) { error in
             guard case let .invalidInput(sequence, _, reason) = error as? EncoderError else { return XCTFail("\(error)") }
-            XCTAssertEqual(sequence, 2, "the input index, not the position in the sorted batch")
+            XCTAssertEqual(sequence, 1, "the caller's index of the first batch (longest first), not its position in the batch")
             XCTAssertTrue(reason.contains("not finite"), reason)
+        }
+
+        for value in [Float.nan, .infinity] {
+            tensors["linear.weight"]!.values[5] = value
+            try SafeTensorsTestWriter.write(tensors, to: url)
+            XCTAssertThrowsError(try SentenceEncoder(modelFolder: folder)) { error in
+                XCTAssertTrue("\(error)".contains("3_Dense/model.safetensors"), "\(error)")
+                XCTAssertTrue("\(error)".contains("linear.weight"), "\(error)")
+                XCTAssertTrue("\(error)".contains("non-finite"), "\(error)")
+            }
         }
     }
 

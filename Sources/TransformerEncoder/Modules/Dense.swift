@@ -84,6 +84,13 @@ public struct Dense: Sendable {
         } catch {
             throw .checkpoint(error)
         }
+        for (name, values) in [("linear.weight", weightTransposed.values), ("linear.bias", bias ?? [])] {
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw .invalidField(
+                    path: weightsURL.path, field: name,
+                    reason: "holds a non-finite value (\(values[index])); the weights are damaged")
+            }
+        }
         if !hasBias, file.tensorNames.contains("linear.bias") {
             throw .invalidField(path: path, field: "bias", reason: "is false, but \(weightsURL.path) holds linear.bias")
         }
