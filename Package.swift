@@ -53,7 +53,7 @@ let package = Package(
             name: "EncoderTestSupport", dependencies: ["TransformerEncoder"], path: "Tests/EncoderTestSupport"),
         .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "EncoderTestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "EncoderTestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "EncoderTestSupport"]),
         .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder", "EncoderTestSupport"]),
         .testTarget(name: "EncoderCLITests", dependencies: ["encoder", "EncoderTestSupport"]),
     ]
