@@ -9,14 +9,15 @@ import XCTest
 final class FamilyParityTests: XCTestCase {
     static let families = TestSupport.fixtures.appendingPathComponent("families")
 
-    /// Folder name, expected family, whether its keys carry the family prefix.
-    static let fixtures: [(name: String, family: EncoderFamily, prefixed: Bool)] = [
-        ("bert-mlm", .bert, true),
-        ("roberta", .roberta, false),
-        ("xlm-roberta-mlm", .xlmRoberta, true),
-        ("distilbert", .distilbert, false),
-        ("mpnet", .mpnet, false),
-        ("mpnet-mlm", .mpnet, true),
+    /// Folder name, expected family, whether its keys carry the family prefix, whether a real token equals
+    /// the padding id (Hugging Face gives it the padding position; so must we).
+    static let fixtures: [(name: String, family: EncoderFamily, prefixed: Bool, padInside: Bool)] = [
+        ("bert-mlm", .bert, true, false),
+        ("roberta", .roberta, false, true),
+        ("xlm-roberta-mlm", .xlmRoberta, true, true),
+        ("distilbert", .distilbert, false, false),
+        ("mpnet", .mpnet, false, true),
+        ("mpnet-mlm", .mpnet, true, false),
     ]
 
     func testEveryFamilyEveryLayerOnBothBackends() throws {
@@ -30,6 +31,8 @@ final class FamilyParityTests: XCTestCase {
             let batch = try TestSupport.PaddedBatch(folder.appendingPathComponent("expected.safetensors"))
             XCTAssertTrue(batch.sequences.contains { $0.count == 1 }, fixture.name)
             XCTAssertTrue(batch.sequences.contains { $0.count == model.configuration.maxSequenceLength }, fixture.name)
+            let pad = Int32(model.configuration.padTokenID)
+            XCTAssertEqual(batch.sequences.contains { $0.inputIDs.contains(pad) }, fixture.padInside, fixture.name)
             for backend in ComputeBackend.allCases {
                 for threads in [1, 2] {
                     let output = try model.encode(
