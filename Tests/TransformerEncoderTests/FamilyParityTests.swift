@@ -87,7 +87,7 @@ final class FamilyParityTests: XCTestCase {
         XCTAssertEqual(roberta.positionPaddingIndex, 1)
         XCTAssertEqual(roberta.maxSequenceLength, 40)  // 42 − 1 − 1
         XCTAssertEqual(roberta.typeVocabSize, 1)
-        XCTAssertTrue(roberta.usesTokenTypes)
+        XCTAssertFalse(roberta.usesTokenTypes)
         XCTAssertEqual(roberta.layerNormEps, 1e-5)
 
         let mpnet = try config("mpnet")
@@ -100,7 +100,8 @@ final class FamilyParityTests: XCTestCase {
         XCTAssertEqual(bert.maxSequenceLength, 40)
     }
 
-    /// One past the usable length is refused with the reason; families without token types ignore them.
+    /// One past the usable length is refused with the reason; families whose Hugging Face tokenizers return no
+    /// token type ids ignore those a caller passes (RoBERTa's type table has one row; 1 is not refused).
     func testPositionLimitAndTokenTypes() throws {
         let roberta = try EncoderModel(folder: Self.families.appendingPathComponent("roberta"))
         let tooLong = TokenSequence(inputIDs: [Int32](repeating: 7, count: 41))
@@ -115,6 +116,9 @@ final class FamilyParityTests: XCTestCase {
         let plain = try distil.encode([TokenSequence(inputIDs: [2, 10, 11, 3])])
         let typed = try distil.encode([TokenSequence(inputIDs: [2, 10, 11, 3], tokenTypeIDs: [0, 0, 1, 1])])
         XCTAssertEqual(plain.lastHiddenState.values, typed.lastHiddenState.values)
+        let robertaPlain = try roberta.encode([TokenSequence(inputIDs: [0, 10, 11, 2])])
+        let robertaTyped = try roberta.encode([TokenSequence(inputIDs: [0, 10, 11, 2], tokenTypeIDs: [0, 0, 1, 1])])
+        XCTAssertEqual(robertaPlain.lastHiddenState.values, robertaTyped.lastHiddenState.values)
     }
 
     func testUnsupportedModelTypeNamesTypeFileAndSupportedList() throws {
