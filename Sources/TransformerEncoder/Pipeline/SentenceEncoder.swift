@@ -58,7 +58,7 @@ public final class SentenceEncoder: Sendable {
         let hiddenSize = model.configuration.hiddenSize
         modules = try SentenceModules(modelFolder: modelFolder, hiddenSize: hiddenSize)
         configuration = try SentenceTransformerConfiguration(modelFolder: modelFolder, transformerFolder: transformerFolder)
-        let limit = model.configuration.maxPositionEmbeddings
+        let limit = model.configuration.maxSequenceLength
         maxSequenceLength = min(limit, configuration.maxSequenceLength ?? limit)
         guard tokenizer.vocabularySize <= model.configuration.vocabSize else {
             throw .invalidField(
@@ -191,6 +191,8 @@ public final class SentenceEncoder: Sendable {
             } catch let EncoderError.invalidInput(sequence, position, reason) {
                 // Name the caller's index, not the position inside the sorted batch.
                 throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
+            } catch let EncoderError.nonFiniteHiddenState(sequence, position) {
+                throw .nonFiniteHiddenState(sequence: indices[indices.startIndex + sequence], position: position)
             }
             let pooled = modules.embed(output, promptLength: promptLength, options: options)
             if let row = EmbeddingRows.firstNonFiniteRow(pooled) {

@@ -46,9 +46,9 @@ public struct SentenceModules: Sendable {
     public static func transformerFolder(in modelFolder: URL) throws(EncoderError) -> URL {
         let modulesURL = modelFolder.appendingPathComponent("modules.json")
         guard ModelFolder.kind(of: modulesURL.path) != .missing,
-              let first = try JSONFile.array(at: modulesURL).first as? [String: Any],
-              let type = first["type"] as? String, type.split(separator: ".").last == "Transformer",
-              let path = first["path"] as? String, !path.isEmpty, !path.hasPrefix("/"),
+              let first = try JSONFile.array(at: modulesURL).first?.objectValue,
+              let type = first["type"]?.stringValue, type.split(separator: ".").last == "Transformer",
+              let path = first["path"]?.stringValue, !path.isEmpty, !path.hasPrefix("/"),
               !path.split(separator: "/").contains("..")
         else { return modelFolder }
         return modelFolder.appendingPathComponent(path)
@@ -71,10 +71,10 @@ public struct SentenceModules: Sendable {
         var steps: [Step] = []
         var width = 0
         for (index, entry) in try JSONFile.array(at: modulesURL).enumerated() {
-            guard let module = entry as? [String: Any], let type = module["type"] as? String else {
+            guard let module = entry.objectValue, let type = module["type"]?.stringValue else {
                 throw .malformedJSON(path: path, reason: "entry \(index) has no string 'type'")
             }
-            let modulePath = module["path"] as? String ?? ""
+            let modulePath = module["path"]?.stringValue ?? ""
             guard !modulePath.hasPrefix("/"), !modulePath.split(separator: "/").contains("..") else {
                 throw .invalidField(path: path, field: "modules[\(index)].path", reason: "leaves the model folder: '\(modulePath)'")
             }

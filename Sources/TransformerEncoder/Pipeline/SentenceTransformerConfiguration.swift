@@ -46,10 +46,9 @@ public struct SentenceTransformerConfiguration: Sendable, Equatable {
         if maxLength == nil, ModelFolder.kind(of: tokenizerConfig.path) != .missing {
             let object = try JSONFile.object(at: tokenizerConfig)
             // Hugging Face writes 1e30 for "no limit"; anything beyond Int32 means the same.
-            if let number = object["model_max_length"] as? NSNumber, !JSONFields.isBoolean(number),
-               number.doubleValue >= 2, number.doubleValue <= Double(Int32.max),
-               number.doubleValue.rounded() == number.doubleValue {
-                maxLength = Int(number.doubleValue)
+            if let number = object["model_max_length"]?.doubleValue,
+               number >= 2, number <= Double(Int32.max), number.rounded() == number {
+                maxLength = Int(number)
             }
         }
         var prompts: [String: String] = [:]
@@ -58,11 +57,11 @@ public struct SentenceTransformerConfiguration: Sendable, Equatable {
         if ModelFolder.kind(of: stConfig.path) != .missing {
             let fields = JSONFields(object: try JSONFile.object(at: stConfig), path: stConfig.path)
             if fields.has("prompts") {
-                guard let table = fields.object["prompts"] as? [String: Any] else {
+                guard let table = fields.object["prompts"]?.objectValue else {
                     throw .invalidField(path: stConfig.path, field: "prompts", reason: "is not an object of strings")
                 }
                 for (name, value) in table {
-                    guard let text = value as? String else {
+                    guard let text = value.stringValue else {
                         throw .invalidField(path: stConfig.path, field: "prompts.\(name)", reason: "is not a string")
                     }
                     prompts[name] = text

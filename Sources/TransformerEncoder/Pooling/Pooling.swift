@@ -66,9 +66,8 @@ public struct Pooling: Sendable, Equatable {
         var modes: [Mode] = []
         if fields.has("pooling_mode") {
             let value = fields.object["pooling_mode"]!
-            let names: [Any] = (value as? [Any]) ?? [value]
-            for name in names {
-                guard let name = name as? String else {
+            for name in value.arrayValue ?? [value] {
+                guard let name = name.stringValue else {
                     throw .invalidField(path: url.path, field: "pooling_mode", reason: "is not a string or a list of strings")
                 }
                 guard let mode = Mode(rawValue: name) else {
