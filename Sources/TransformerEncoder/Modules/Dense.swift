@@ -43,7 +43,9 @@ public struct Dense: Sendable {
     /// Loads a Dense module folder. Fails naming the file and field for anything sentence-transformers
     /// would compute differently: an unknown activation, `use_residual`, a module reading or writing
     /// another feature than `sentence_embedding`, or weights of the wrong shape.
-    /// - Parameter inputWidth: the width of the embeddings the module before it gives; `in_features` must match.
+    /// - Parameters:
+    ///   - folder: the module folder (`2_Dense`).
+    ///   - inputWidth: the width of the embeddings the module before it gives; `in_features` must match.
     public init(folder: URL, inputWidth: Int? = nil) throws(EncoderError) {
         let configURL = folder.appendingPathComponent("config.json")
         let path = configURL.path
