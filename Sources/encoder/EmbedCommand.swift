@@ -81,6 +81,9 @@ struct EmbedCommand: ParsableCommand {
                 } catch let EncoderError.invalidInput(sequence, _, reason) {
                     try npy?.finish()
                     throw CLIError("input \(done + sequence): \(reason)")
+                } catch let EncoderError.nonFiniteHiddenState(sequence, position) {
+                    try npy?.finish()
+                    throw CLIError("input \(done + sequence): the encoder's hidden state is NaN or infinite at token \(position) (the weights overflow on this input)")
                 }
                 for i in 0..<batch.count {
                     let row = batch.embeddings.values[(i * batch.embeddings.columns)..<((i + 1) * batch.embeddings.columns)]
