@@ -27,21 +27,22 @@ private func referenceComponents() -> Reference {
     if let reference { return reference }
     let path = ProcessInfo.processInfo.environment["FUZZ_XLMR_TOKENIZER_JSON"] ?? "Tests/Fixtures/tokenizer_xlmr/tokenizer.json"
     do {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let normalizer = root["normalizer"] as? [String: Any],
-              let steps = normalizer["normalizers"] as? [[String: Any]],
-              let base64 = steps.first?["precompiled_charsmap"] as? String,
-              let model = root["model"] as? [String: Any],
-              let entries = model["vocab"] as? [[Any]] else {
+        // The package's JSON parser (exact numbers; Foundation's JSONSerialization rounds some scores).
+        guard case .object(let root) = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path))),
+              case .object(let normalizer)? = root["normalizer"], case .array(let steps)? = normalizer["normalizers"],
+              case .object(let first)? = steps.first, case .string(let base64)? = first["precompiled_charsmap"],
+              case .object(let model)? = root["model"], case .array(let entries)? = model["vocab"],
+              case .number(let unknownID)? = model["unk_id"] else {
             fatalError("\(path) is not an XLM-R tokenizer.json (run from the repository root)")
         }
-        let vocabulary = entries.map { entry in
-            (token: entry.first as? String ?? "", score: (entry.last as? NSNumber)?.doubleValue ?? 0)
+        let vocabulary = entries.map { entry -> (token: String, score: Double) in
+            guard case .array(let pair) = entry, pair.count == 2, case .string(let token) = pair[0],
+                  case .number(let score) = pair[1] else { fatalError("\(path): model.vocab entry is not [piece, score]") }
+            return (token, score)
         }
         let loaded = Reference(
             charsmap: try PrecompiledCharsmap(base64: base64, file: path, field: "normalizer.normalizers[0].precompiled_charsmap"),
-            model: try UnigramModel(vocabulary: vocabulary, unknownID: model["unk_id"] as? Int, byteFallback: false, file: path))
+            model: try UnigramModel(vocabulary: vocabulary, unknownID: Int(unknownID), byteFallback: false, file: path))
         reference = loaded
         return loaded
     } catch {
