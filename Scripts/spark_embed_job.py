@@ -177,7 +177,13 @@ def main(argv=None):
         StructField("text", StringType(), False),
         StructField("embedding", ArrayType(FloatType(), False), False),
     ])
-    spark.createDataFrame(rows, schema).write.mode("overwrite" if args.overwrite else "errorifexists").parquet(args.output)
+    try:
+        spark.createDataFrame(rows, schema).write.mode("overwrite" if args.overwrite else "errorifexists").parquet(args.output)
+    except Exception as error:  # noqa: BLE001 - one line naming the cause, then Spark's own report
+        cause = re.search(r"EncoderFailure: ([^\n]*)", str(error))
+        print(f"spark-embed: job failed: {cause.group(1) if cause else str(error).splitlines()[0]}", file=sys.stderr)
+        spark.stop()
+        return 1
     written = spark.read.parquet(args.output).count()
     print(f"spark-embed: {written} rows in {records.getNumPartitions()} partitions -> {args.output}", file=sys.stderr)
     spark.stop()
