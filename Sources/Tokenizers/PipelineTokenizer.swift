@@ -363,7 +363,14 @@ public struct PipelineTokenizer: Sendable {
             case .token(let id):
                 ids.append(id)
             case .text(let range):
-                let pieceStartsText = startsText && range.lowerBound == 0
+                // Metaspace's prepend_scheme "first" asks whether the normalized text still begins at
+                // original offset 0: not if normalization removed the first scalar (a leading mark, a
+                // stripped space, a dropped control character).
+                var pieceStartsText = startsText && range.lowerBound == 0
+                if pieceStartsText && !normalizer.steps.isEmpty && !range.isEmpty
+                    && normalizer.normalize(scalars[range.lowerBound..<(range.lowerBound + 1)]).isEmpty {
+                    pieceStartsText = false
+                }
                 let normalized = normalizer.steps.isEmpty ? Array(scalars[range]) : normalizer.normalize(scalars[range])
                 for inner in normalizedAddedTokens.split(normalized, 0..<normalized.count) {
                     switch inner {
