@@ -20,6 +20,8 @@ public struct PrecompiledCharsmap: Sendable {
     private let replacements: [UInt8]
     /// Position of the root's children (the root unit's offset).
     private let rootBase: Int
+    /// The first-match replacement offset of each scalar below U+10000 looked up alone (-1: none).
+    private var singleScalarTable: [Int32]
 
     /// Decodes and checks a `precompiled_charsmap`.
     /// - Parameters:
@@ -59,6 +61,7 @@ public struct PrecompiledCharsmap: Sendable {
         self.units = units
         self.replacements = replacements
         self.rootBase = PrecompiledCharsmap.offset(units[0])
+        self.singleScalarTable = []
 
         // Visit every node reachable from the root and check its value.
         var visited = [Bool](repeating: false, count: units.count)
@@ -86,6 +89,13 @@ public struct PrecompiledCharsmap: Sendable {
                 stack.append(childBase)
             }
         }
+        var table = [Int32](repeating: -1, count: 0x10000)
+        for value in 0..<0x10000 {
+            if let scalar = Unicode.Scalar(UInt32(value)), let offset = firstMatch(CollectionOfOne(scalar)) {
+                table[value] = Int32(offset)
+            }
+        }
+        self.singleScalarTable = table
     }
 
     // MARK: darts-clone units
@@ -176,28 +186,76 @@ public struct PrecompiledCharsmap: Sendable {
     }
 
     /// Normalizes text as Hugging Face's `Precompiled` normalizer does.
+    ///
+    /// Grapheme clusters are found with Swift's `Character` segmentation, but only inside stretches that can
+    /// hold a multi-scalar cluster: between two ``isAlwaysAlone(_:)`` scalars there is always a boundary, so
+    /// plain Latin, CJK or kana text is looked up one scalar at a time without building a `String`.
     /// - Parameter input: The text's scalars.
     /// - Returns: The normalized scalars.
     public func normalize(_ input: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var output: [Unicode.Scalar] = []
         output.reserveCapacity(input.count + input.count / 8 + 4)
-        var text = String()
-        text.unicodeScalars.append(contentsOf: input)
-        for cluster in text {
-            let scalars = cluster.unicodeScalars
-            if scalars.count > 1 && cluster.utf8.count < 6, let offset = firstMatch(scalars) {
-                appendReplacement(at: offset, to: &output)
+        let count = input.count
+        var index = 0
+        while index < count {
+            let scalar = input[index]
+            if PrecompiledCharsmap.isAlwaysAlone(scalar.value)
+                && (index + 1 == count || PrecompiledCharsmap.isAlwaysAlone(input[index + 1].value)) {
+                appendSingle(scalar, to: &output)
+                index += 1
                 continue
             }
-            for scalar in scalars {
-                if let offset = firstMatch(CollectionOfOne(scalar)) {
-                    appendReplacement(at: offset, to: &output)
-                } else {
-                    output.append(scalar)
-                }
+            // A stretch that ends at a certain boundary: two always-alone scalars in a row, or the end.
+            var end = index + 1
+            while end < count && !(PrecompiledCharsmap.isAlwaysAlone(input[end - 1].value)
+                                   && PrecompiledCharsmap.isAlwaysAlone(input[end].value)) {
+                end += 1
             }
+            var stretch = String()
+            stretch.unicodeScalars.append(contentsOf: input[index..<end])
+            for cluster in stretch {
+                let scalars = cluster.unicodeScalars
+                if scalars.count > 1 && cluster.utf8.count < 6, let offset = firstMatch(scalars) {
+                    appendReplacement(at: offset, to: &output)
+                    continue
+                }
+                for scalar in scalars { appendSingle(scalar, to: &output) }
+            }
+            index = end
         }
         return output
+    }
+
+    /// Appends the replacement of one scalar, or the scalar itself.
+    @inline(__always)
+    private func appendSingle(_ scalar: Unicode.Scalar, to output: inout [Unicode.Scalar]) {
+        let value = scalar.value
+        let offset: Int
+        if value < UInt32(singleScalarTable.count) {
+            offset = Int(singleScalarTable[Int(value)])
+        } else {
+            offset = firstMatch(CollectionOfOne(scalar)) ?? -1
+        }
+        if offset < 0 {
+            output.append(scalar)
+        } else {
+            appendReplacement(at: offset, to: &output)
+        }
+    }
+
+    /// Whether a scalar is a grapheme cluster of its own whatever surrounds it, as long as its neighbour
+    /// is one too: Grapheme_Cluster_Break `Other`/`Control`/`LF` scalars of blocks without extenders,
+    /// prepend characters, Hangul jamo or regional indicators (below U+0300 but CR, Greek, Cyrillic
+    /// without its combining marks, kana and CJK ideographs).
+    @inline(__always)
+    static func isAlwaysAlone(_ value: UInt32) -> Bool {
+        if value < 0x300 { return value != 0x0D }
+        if value >= 0x4E00 && value <= 0x9FFF { return true }
+        if value >= 0x370 && value <= 0x482 { return true }
+        if value >= 0x48A && value <= 0x52F { return true }
+        if value >= 0x3041 && value <= 0x3096 { return true }
+        if value >= 0x30A1 && value <= 0x30FA { return true }
+        return false
     }
 
     // MARK: decoding

@@ -78,7 +78,7 @@ final class PrecompiledCharsmapTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         let probe = Array("Ｈéllo ﬁ ① 한국어 👍🏽 \u{0}\u{7F} ｶﾞ e\u{301}".unicodeScalars)
         var loaded = 0
-        for round in 0..<200 {
+        for round in 0..<60 {
             var blob = valid
             for _ in 0..<(1 + round % 16) {
                 let index = Int.random(in: 0..<blob.count, using: &generator)
@@ -89,6 +89,6 @@ final class PrecompiledCharsmapTests: XCTestCase {
                 _ = charsmap.normalize(probe)
             }
         }
-        print("corrupted maps: \(loaded) of 200 loaded, all normalized without a crash")
+        print("corrupted maps: \(loaded) of 60 loaded, all normalized without a crash")
     }
 }
