@@ -366,7 +366,25 @@ def write_variants(bases):
     print("component variants: %d variants, %d cases" % (len(variant_defs()), total))
 
 
+def write_added_vocabulary_reference():
+    """Issue 10 point 10: the MiniLM vocabulary as 30,522 added tokens, on a 100 KB line."""
+    config = json.load(open(MINILM, encoding="utf-8"))
+    config["added_tokens"] = [{"id": i, "content": t, "special": False, "normalized": False, "single_word": False,
+                               "lstrip": False, "rstrip": False}
+                              for t, i in sorted(config["model"]["vocab"].items(), key=lambda kv: kv[1])]
+    tok = Tokenizer.from_str(json.dumps(config))
+    tok.no_truncation()
+    tok.no_padding()
+    unit, repeat = "tokenization of a hundred kilobytes ", 2800
+    ids = tok.encode(unit * repeat).ids
+    with open(os.path.join(FIXTURES, "tokenizer_added_vocabulary.jsonl"), "w", encoding="utf-8") as f:
+        f.write(json.dumps({"unit": unit, "repeat": repeat, "count": len(ids), "prefix": ids[:40], "suffix": ids[-40:]}) + "\n")
+
+
 def main():
+    write_added_vocabulary_reference()
+    if "--only-added-vocabulary" in sys.argv:
+        return
     if "--no-tables" not in sys.argv:
         write_tables()
     tmp = tempfile.mkdtemp()
