@@ -6,5 +6,5 @@ struct EncoderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encoder",
         abstract: "BLAS-accelerated BERT encoder: sentence embeddings, tokenization and benchmarks.",
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, BenchCommand.self, SearchCommand.self])
+        subcommands: [EmbedCommand.self, TokenizeCommand.self, BenchCommand.self, SearchCommand.self, RerankCommand.self])
 }
