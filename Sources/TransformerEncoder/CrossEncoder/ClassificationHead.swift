@@ -41,12 +41,31 @@ public struct ClassificationHeadLayout: Sendable, Equatable {
         architecture: "DistilBertForSequenceClassification", dense: "pre_classifier", activation: .relu,
         output: "classifier")
 
+    /// `MPNetForSequenceClassification`: `classifier.dense` + tanh + `classifier.out_proj` on `<s>`.
+    public static let mpnet = ClassificationHeadLayout(
+        architecture: "MPNetForSequenceClassification", dense: "classifier.dense", activation: .tanh,
+        output: "classifier.out_proj")
+
     /// Every head this library reads.
-    public static let all: [ClassificationHeadLayout] = [bert, roberta, xlmRoberta, distilBert]
+    public static let all: [ClassificationHeadLayout] = [bert, roberta, xlmRoberta, distilBert, mpnet]
 
     /// The head of a `config.json`'s architecture, `nil` for any other.
     public static func forArchitecture(_ name: String) -> ClassificationHeadLayout? {
         all.first { $0.architecture == name }
+    }
+}
+
+extension EncoderFamily {
+    /// The family's `*ForSequenceClassification` head: the one more piece a cross-encoder adds to the family's
+    /// ``ArchitectureDescription``.
+    public var classificationHead: ClassificationHeadLayout {
+        switch self {
+        case .bert: return .bert
+        case .roberta: return .roberta
+        case .xlmRoberta: return .xlmRoberta
+        case .distilbert: return .distilBert
+        case .mpnet: return .mpnet
+        }
     }
 }
 

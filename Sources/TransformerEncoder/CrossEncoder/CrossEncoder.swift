@@ -20,7 +20,7 @@ import Tokenizers
 /// A `CrossEncoder` is immutable and `Sendable`: load it once and share it between tasks.
 public final class CrossEncoder: Sendable {
     /// The encoder under the head.
-    public let model: BertModel
+    public let model: EncoderModel
     /// The tokenizer of the folder (`tokenizer.json`, or `vocab.txt`).
     public let tokenizer: any TextTokenizer
     /// The classification head.
@@ -33,12 +33,11 @@ public final class CrossEncoder: Sendable {
     public let activation: ScoreActivation
     /// Pairs are truncated to this many tokens, special tokens included: `max_seq_length` from
     /// `sentence_bert_config.json` when present, else the smaller of the tokenizer's `model_max_length`
-    /// (`tokenizer_config.json`) and the encoder's longest sequence (as sentence-transformers does).
+    /// (`tokenizer_config.json`) and the encoder's longest sequence (as sentence-transformers does, except that
+    /// for RoBERTa-style positions the encoder's limit is `max_position_embeddings - pad_token_id - 1`).
     public let maxSequenceLength: Int
     /// The model folder.
     public let folder: URL
-
-    private static let firstToken = Pooling(modes: [.cls], normalize: false)
 
     /// Loads a cross-encoder folder: `config.json` (with `architectures` naming a sequence-classification
     /// model), `model.safetensors`, the tokenizer files, and when present `config_sentence_transformers.json`,
@@ -55,10 +54,10 @@ public final class CrossEncoder: Sendable {
         folder = modelFolder
         let configURL = modelFolder.appendingPathComponent("config.json")
         let config = JSONFields(object: try JSONFile.object(at: configURL), path: configURL.path)
-        let layout = try Self.headLayout(config)
         let (labelCount, labelField, labelNames) = try Self.labels(config)
-
-        model = try BertModel(folder: modelFolder, options: options)
+        // The same encoder as embeddings: the family's architecture description, plus its head.
+        model = try EncoderModel(folder: modelFolder, options: options)
+        let layout = try Self.headLayout(config, family: model.configuration.family)
         let checkpointURL = modelFolder.appendingPathComponent("model.safetensors")
         let file: SafeTensorsFile
         do {
@@ -82,7 +81,7 @@ public final class CrossEncoder: Sendable {
                 path: configURL.path, field: "vocab_size",
                 reason: "is \(model.configuration.vocabSize), smaller than the tokenizer's \(tokenizer.vocabularySize) tokens")
         }
-        maxSequenceLength = try Self.maxLength(folder: modelFolder, modelLimit: model.configuration.maxPositionEmbeddings)
+        maxSequenceLength = try Self.maxLength(folder: modelFolder, modelLimit: model.configuration.maxSequenceLength)
     }
 
     /// Number of logits per pair (`num_labels`).
@@ -129,15 +128,26 @@ public final class CrossEncoder: Sendable {
         var logits = [Float](repeating: 0, count: min(batchSize, sequences.count) * labels)
         // Longest first, like the embedding path; stable for equal lengths.
         let order = sequences.indices.sorted { (sequences[$0].count, $1) > (sequences[$1].count, $0) }
+        var firstTokens = [Float](repeating: 0, count: min(batchSize, sequences.count) * h)
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
             let indices = order[batchStart..<min(batchStart + batchSize, order.count)]
-            let first: Matrix
+            if let empty = indices.first(where: { sequences[$0].count == 0 }) {
+                throw .invalidInput(sequence: empty, position: nil, reason: "an empty sequence has no first token to classify")
+            }
+            let output: EncoderOutput
             do {
-                first = try model.embed(indices.map { sequences[$0] }, pooling: Self.firstToken, options: options)
+                output = try model.encode(indices.map { sequences[$0] }, options: options)
             } catch let EncoderError.invalidInput(sequence, position, reason) {
+                // Name the caller's index, not the position inside the sorted batch.
                 throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
             }
-            first.values.withUnsafeBufferPointer { x in
+            // Each sequence's first token ([CLS] / <s>): row sequenceStarts[i] of the packed hidden states.
+            let hidden = output.lastHiddenState.values
+            for row in 0..<indices.count {
+                let start = output.sequenceStarts[row] * h
+                for j in 0..<h { firstTokens[row * h + j] = hidden[start + j] }
+            }
+            firstTokens.withUnsafeBufferPointer { x in
                 scratch.withUnsafeMutableBufferPointer { s in
                     logits.withUnsafeMutableBufferPointer { l in
                         head.forward(
@@ -205,23 +215,17 @@ public final class CrossEncoder: Sendable {
 
     // MARK: - Reading the folder
 
-    /// The head named by `architectures` (or, without that field, by `model_type`).
-    private static func headLayout(_ config: JSONFields) throws(EncoderError) -> ClassificationHeadLayout {
+    /// The head of the encoder's family; `architectures`, when present, must name it (an embedding model's
+    /// `BertModel`, or a `BertForMaskedLM`, has no classification head).
+    private static func headLayout(_ config: JSONFields, family: EncoderFamily) throws(EncoderError) -> ClassificationHeadLayout {
+        let layout = family.classificationHead
         if let architectures = config.object["architectures"] {
             guard let names = architectures as? [String], let name = names.first else {
                 throw .invalidField(path: config.path, field: "architectures", reason: "is not a list of names")
             }
-            guard let layout = ClassificationHeadLayout.forArchitecture(name) else {
+            guard name == layout.architecture else {
                 throw .unsupported(path: config.path, field: "architectures", value: name)
             }
-            return layout
-        }
-        let modelType = try config.string("model_type", default: "bert")
-        let byType: [String: ClassificationHeadLayout] = [
-            "bert": .bert, "roberta": .roberta, "xlm-roberta": .xlmRoberta, "distilbert": .distilBert,
-        ]
-        guard let layout = byType[modelType] else {
-            throw .unsupported(path: config.path, field: "model_type", value: modelType)
         }
         return layout
     }
