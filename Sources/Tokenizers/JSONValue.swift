@@ -116,7 +116,14 @@ struct JSONParser {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             position += 1
-            result[key] = try parseValue()
+            let value = try parseValue()
+            // Swift's String keys compare by canonical equivalence: "é" and "e\u{301}" would silently
+            // become one key, which for a vocabulary means a lost token. Refuse such documents.
+            if let index = result.index(forKey: key), !result.keys[index].utf8.elementsEqual(key.utf8) {
+                throw fail("the keys \"\(result.keys[index])\" and \"\(key)\" differ only by Unicode normalization, "
+                           + "which this reader cannot keep apart")
+            }
+            result[key] = value
             skipWhitespace()
             guard position < bytes.count else { throw fail("unexpected end of data") }
             if bytes[position] == UInt8(ascii: ",") {

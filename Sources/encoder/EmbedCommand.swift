@@ -17,6 +17,7 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup(title: "Prompts and dimensions") var embeddingOptions: EmbeddingOptions
 
     @Option(help: "Output format: jsonl or npy.")
     var outputFormat: OutputFormat = .jsonl
@@ -46,8 +47,9 @@ struct EmbedCommand: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             let encoder = try SentenceEncoder(
                 modelFolder: try modelOptions.folder(), options: ComputeOptions(backend: backend, threads: threads))
+            let dimension = try embeddingOptions.dimension(of: encoder)
             let writer = try OutputWriter(path: output)
-            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: encoder.dimension) : nil
+            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: dimension) : nil
             let reader: InputReader? = texts.isEmpty
                 ? try InputReader(path: inputOptions.input, format: inputOptions.inputFormat.readerFormat) : nil
             var pendingArguments = texts[...]
@@ -75,7 +77,7 @@ struct EmbedCommand: ParsableCommand {
                 if chunk.isEmpty { break }
                 let batch: EmbeddingBatch
                 do {
-                    batch = try encoder.encode(chunk, batchSize: batchSize)
+                    batch = try embeddingOptions.encode(encoder, chunk, batchSize: batchSize)
                 } catch let EncoderError.invalidInput(sequence, _, reason) {
                     try npy?.finish()
                     throw CLIError("input \(done + sequence): \(reason)")
