@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import SafeTensors
 import Tokenizers
 
@@ -134,17 +135,17 @@ public final class CrossEncoder: Sendable {
             if let empty = indices.first(where: { sequences[$0].count == 0 }) {
                 throw .invalidInput(sequence: empty, position: nil, reason: "an empty sequence has no first token to classify")
             }
-            let output: EncoderOutput
+            let encoded: EncoderOutput
             do {
-                output = try model.encode(indices.map { sequences[$0] }, options: options)
+                encoded = try model.encode(indices.map { sequences[$0] }, options: options)
             } catch let EncoderError.invalidInput(sequence, position, reason) {
                 // Name the caller's index, not the position inside the sorted batch.
                 throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
             }
             // Each sequence's first token ([CLS] / <s>): row sequenceStarts[i] of the packed hidden states.
-            let hidden = output.lastHiddenState.values
+            let hidden = encoded.lastHiddenState.values
             for row in 0..<indices.count {
-                let start = output.sequenceStarts[row] * h
+                let start = encoded.sequenceStarts[row] * h
                 for j in 0..<h { firstTokens[row * h + j] = hidden[start + j] }
             }
             firstTokens.withUnsafeBufferPointer { x in
@@ -219,8 +220,8 @@ public final class CrossEncoder: Sendable {
     /// `BertModel`, or a `BertForMaskedLM`, has no classification head).
     private static func headLayout(_ config: JSONFields, family: EncoderFamily) throws(EncoderError) -> ClassificationHeadLayout {
         let layout = family.classificationHead
-        if let architectures = config.object["architectures"] {
-            guard let names = architectures as? [String], let name = names.first else {
+        if config.has("architectures") {
+            guard case let .array(names)? = config.object["architectures"], case let .string(name)? = names.first else {
                 throw .invalidField(path: config.path, field: "architectures", reason: "is not a list of names")
             }
             guard name == layout.architecture else {
@@ -234,12 +235,12 @@ public final class CrossEncoder: Sendable {
     private static func labels(_ config: JSONFields) throws(EncoderError) -> (Int?, String, [String]?) {
         var names: [String]?
         if config.has("id2label") {
-            guard let map = config.object["id2label"] as? [String: Any], !map.isEmpty else {
+            guard case let .object(map)? = config.object["id2label"], !map.isEmpty else {
                 throw .invalidField(path: config.path, field: "id2label", reason: "is not a non-empty object")
             }
             var byIndex = [String?](repeating: nil, count: map.count)
             for (key, value) in map {
-                guard let index = Int(key), byIndex.indices.contains(index), let name = value as? String else {
+                guard let index = Int(key), byIndex.indices.contains(index), case let .string(name) = value else {
                     throw .invalidField(
                         path: config.path, field: "id2label",
                         reason: "must map the labels 0..<\(map.count) to names; has \"\(key)\"")
@@ -277,7 +278,7 @@ public final class CrossEncoder: Sendable {
                 if let activation = try resolve(path, file: stConfigURL.path, field: "activation_fn") { return activation }
             }
         }
-        if let section = config.object["sentence_transformers"] as? [String: Any], section["activation_fn"] != nil {
+        if case let .object(section)? = config.object["sentence_transformers"], section["activation_fn"] != nil {
             let fields = JSONFields(object: section, path: config.path)
             let path = try fields.string("activation_fn")
             if let activation = try resolve(path, file: config.path, field: "sentence_transformers.activation_fn") {
