@@ -78,9 +78,10 @@ struct RerankCommand: ParsableCommand {
             try writer.append(Self.table(ranking, documents: documents))
         }
         try writer.flush()
-        StandardError.write(String(
-            format: "reranked %d documents in %.2f s (%d truncated to %d tokens)\n",
-            documents.count, seconds, truncated, reranker.maxSequenceLength))
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        StandardError.write(
+            String(format: "reranked %d documents in %.4f s ", documents.count, seconds)
+                + "(\(truncated) truncated to \(reranker.maxSequenceLength) tokens; OpenBLAS \(OpenBLAS.coreName), \(threadCount) threads)\n")
     }
 
     /// The ranking as an aligned table: rank, score, index, text (newlines and tabs shown escaped).
@@ -96,5 +97,50 @@ struct RerankCommand: ParsableCommand {
             out += "\(pad("\(i + 1)", rankWidth))  \(pad(scores[i], scoreWidth))  \(pad("\(hit.index)", indexWidth))  \(text)\n"
         }
         return out
+    }
+}
+
+/// `encoder search --rerank-model DIR [--rerank-top K]`: retrieve K hits per query with the embedding index,
+/// rerank them with the cross-encoder, print the best --top of the reranked list.
+extension SearchCommand {
+    /// Hits retrieved per query before reranking: --rerank-top, or max(--top, 50).
+    func retrievalDepth() throws -> Int {
+        if let rerankTop, rerankTop <= 0 { throw CLIError("--rerank-top must be positive, got \(rerankTop)") }
+        return rerankTop ?? max(top, 50)
+    }
+
+    /// Reranks each query's retrieved hits and prints them like `search` does, the score being the
+    /// cross-encoder's; `--json` adds each hit's `retrieval_score` (cosine similarity) and `retrieval_rank` (1-based).
+    func printReranked(
+        _ retrieved: [[SearchHit]], model: String, queries: [String], texts: [String], lines: [Int]
+    ) throws {
+        let reranker = try CrossEncoder(modelFolder: URL(fileURLWithPath: model), options: ComputeOptions(threads: threads))
+        guard reranker.labelCount == 1 else {
+            throw CLIError("\(model): the model has \(reranker.labelCount) labels; reranking needs a 1-label cross-encoder")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let writer = try OutputWriter(path: nil)
+        var pairs = 0
+        for (q, hits) in retrieved.enumerated() {
+            let ranking = try reranker.rank(
+                query: queries[q], documents: hits.map { texts[$0.index] }, top: top, batchSize: batchSize)
+            pairs += hits.count
+            let reranked = ranking.map { SearchHit(index: hits[$0.index].index, score: $0.score) }
+            if json {
+                let items = ranking.map { hit in
+                    let corpusIndex = hits[hit.index].index
+                    return "{\"index\":\(lines[corpusIndex]),\"score\":\(OutputWriter.json(hit.score)),"
+                        + "\"retrieval_score\":\(OutputWriter.json(hits[hit.index].score)),\"retrieval_rank\":\(hit.index + 1),"
+                        + "\"text\":\(Self.jsonString(texts[corpusIndex]))}"
+                }
+                try writer.append("{\"query\":\(Self.jsonString(queries[q])),\"hits\":[\(items.joined(separator: ","))]}\n")
+            } else {
+                try writer.append(Self.list(query: queries[q], hits: reranked, lines: lines, texts: texts, first: q == 0))
+            }
+        }
+        try writer.flush()
+        StandardError.write(String(
+            format: "reranked %d retrieved hits for %d queries in %.2f s\n",
+            pairs, queries.count, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
     }
 }

@@ -96,8 +96,44 @@ extension CLIReliabilityTests {
             let index = try XCTUnwrap(Int(fields[2]))
             XCTAssertEqual(index, reference[rank])
             XCTAssertEqual(try XCTUnwrap(Double(fields[1])), group.scores[index], accuracy: 2e-6)  // printed with 6 decimals
-            XCTAssertEqual(fields.count > 3 ? String(fields[3]) : "", group.documents[index].trimmingCharacters(in: .whitespaces))
+            let text = fields.count > 3 ? fields[3].trimmingCharacters(in: .whitespaces) : ""
+            XCTAssertEqual(text, group.documents[index].trimmingCharacters(in: .whitespaces))
         }
+    }
+
+    /// `search --rerank-model`: the hits are the --rerank-top retrieved by the embedding index, reordered by the
+    /// cross-encoder's reference scores, cut to --top. The tiny checkpoint also serves as the (mean-pooled)
+    /// embedding model, so no downloaded model is needed.
+    func testSearchWithRerankModel() throws {
+        let model = Self.crossEncoderFixtures.appendingPathComponent("bert-1label")
+        let group = try XCTUnwrap(try rerankGroups().first { $0.query == "What is the capital of France?" })
+        XCTAssertFalse(group.documents.contains { $0.contains("\n") || $0.allSatisfy(\.isWhitespace) })
+        let corpus = try inputFile(Array((group.documents.joined(separator: "\n") + "\n").utf8), name: "corpus.txt")
+        let retrieved = try run(["search", "--model", model.path, "--corpus", corpus.path, "--top", "5", "--json", group.query])
+        XCTAssertEqual(retrieved.status, 0, retrieved.stderr)
+        let retrievedHits = try XCTUnwrap(try records(retrieved).first?["hits"] as? [[String: Any]])
+        let retrievedIndices = retrievedHits.compactMap { $0["index"] as? Int }
+        XCTAssertEqual(retrievedIndices.count, 5)
+
+        let reranked = try run(["search", "--model", model.path, "--corpus", corpus.path, "--top", "3", "--json",
+                                "--rerank-model", model.path, "--rerank-top", "5", group.query])
+        XCTAssertEqual(reranked.status, 0, reranked.stderr)
+        let hits = try XCTUnwrap(try records(reranked).first?["hits"] as? [[String: Any]])
+        let expected = retrievedIndices.sorted { (group.scores[$0], $1) > (group.scores[$1], $0) }.prefix(3)
+        XCTAssertEqual(hits.compactMap { $0["index"] as? Int }, Array(expected))
+        for hit in hits {
+            let index = try XCTUnwrap(hit["index"] as? Int)
+            XCTAssertEqual(try XCTUnwrap(hit["score"] as? Double), group.scores[index], accuracy: 1e-5)
+            XCTAssertEqual(hit["text"] as? String, group.documents[index])
+            let rank = try XCTUnwrap(hit["retrieval_rank"] as? Int)
+            XCTAssertEqual(retrievedIndices[rank - 1], index)
+        }
+        XCTAssertTrue(reranked.stderr.contains("reranked 5 retrieved hits for 1 queries"), reranked.stderr)
+
+        let badDepth = try run(["search", "--model", model.path, "--corpus", corpus.path, "--rerank-model", model.path,
+                                "--rerank-top", "0", group.query])
+        XCTAssertNotEqual(badDepth.status, 0)
+        XCTAssertTrue(badDepth.stderr.contains("--rerank-top"), badDepth.stderr)
     }
 
     func testRerankErrors() throws {

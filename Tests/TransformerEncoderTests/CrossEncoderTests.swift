@@ -109,6 +109,17 @@ final class CrossEncoderTests: XCTestCase {
         XCTAssertEqual(encoder.labels, ["contradiction", "entailment", "neutral"])
     }
 
+    func testXLMROneLabelMatchesSentenceTransformers() throws {
+        let (encoder, _) = try checkParity("xlmr-1label", labels: 1, activation: .sigmoid, maxLength: 128)
+        XCTAssertEqual(encoder.model.configuration.family, .xlmRoberta)
+        XCTAssertEqual(encoder.head.layout, .xlmRoberta)
+    }
+
+    func testXLMRThreeLabelsMatchesSentenceTransformers() throws {
+        let (encoder, _) = try checkParity("xlmr-3labels", labels: 3, activation: .identity, maxLength: 128)
+        XCTAssertEqual(encoder.labels, ["irrelevant", "partial", "relevant"])
+    }
+
     func testBatchingAndBackendsDoNotChangeScores() throws {
         // Batch of 1 on the naive backend, batch of 64 on BLAS: both within 1e-5 of the references.
         try checkParity("bert-1label", labels: 1, activation: .sigmoid, maxLength: 128,
@@ -119,9 +130,13 @@ final class CrossEncoderTests: XCTestCase {
 
     /// `rank` per query equals sorting the reference scores (best first, ties in input order), and `top` cuts it.
     func testRankingIsIdenticalToReference() throws {
-        let encoder = try CrossEncoder(modelFolder: Self.folder.appendingPathComponent("bert-1label"))
+        for model in ["bert-1label", "xlmr-1label"] { try checkRanking(model) }
+    }
+
+    func checkRanking(_ model: String) throws {
+        let encoder = try CrossEncoder(modelFolder: Self.folder.appendingPathComponent(model))
         let pairs = try Self.pairs()
-        let expected = try Self.expected("bert-1label")
+        let expected = try Self.expected(model)
         var groups: [String: [Int]] = [:]
         var queries: [String] = []
         for (i, pair) in pairs.enumerated() {
@@ -136,7 +151,7 @@ final class CrossEncoderTests: XCTestCase {
             let reference = members.indices.sorted {
                 (expected[members[$0]].scores[0], $1) > (expected[members[$1]].scores[0], $0)
             }
-            XCTAssertEqual(ranking.map(\.index), reference, "query \(query.debugDescription)")
+            XCTAssertEqual(ranking.map(\.index), reference, "\(model): query \(query.debugDescription)")
             XCTAssertEqual(Set(ranking.map(\.index)), Set(documents.indices), "every document once")
             for hit in ranking {
                 XCTAssertEqual(hit.score, expected[members[hit.index]].scores[0], accuracy: 1e-5)
