@@ -1,5 +1,4 @@
 import Foundation
-import JSONCore
 
 /// Everything a ``PipelineTokenizer`` is built from.
 struct LoadedTokenizer {
@@ -129,8 +128,7 @@ struct JSONReader {
 
     func int(_ value: JSONValue?, _ field: String, range: ClosedRange<Int> = 0...Int(Int32.max)) throws(TokenizerError) -> Int {
         switch value {
-        case .number(let json)?:
-            let number = json.doubleValue
+        case .number(let number)?:
             guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
                 throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(JSONReader.describe(.number(number)))")
             }

@@ -26,31 +26,32 @@ struct RerankCommand: ParsableCommand {
 
     @OptionGroup var inputOptions: InputOptions
 
-    @Option(name: .customLong("top"), help: ArgumentHelp("Print only the N best documents.", valueName: "n"))
+    @Option(name: .customLong("top"), parsing: .unconditional,
+            help: ArgumentHelp("Print only the N best documents.", valueName: "n"))
     var top: Int?
 
     @Flag(help: #"One JSON object per line, best first: {"index": i, "score": s, "text": "…"}."#)
     var json = false
 
-    @Option(help: "Pairs per forward pass.")
-    var batchSize: Int = 32
+    @OptionGroup var batchOptions: BatchOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    var threads: Int? { threadOptions.threads }
+    var batchSize: Int { batchOptions.batchSize }
+
+    func validate() throws {
+        if let top { try Bounds.check(top, in: 1...Int(Int32.max), option: "--top") }
+    }
 
     func run() throws {
         try reportingErrors { try rerank() }
     }
 
     private func rerank() throws {
-        if let top, top <= 0 { throw CLIError("--top must be positive, got \(top)") }
-        guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
-        if let threads, threads <= 0 { throw CLIError("--threads must be positive, got \(threads)") }
-
         // Read the documents before loading the model, so that input errors come first.
-        let reader = try InputReader(path: inputOptions.input, format: inputOptions.inputFormat.readerFormat)
+        let reader = try inputOptions.reader()
         var documents: [String] = []
-        while let text = try reader.next() { documents.append(text) }
+        while let record = try reader.next() { documents.append(record.text) }
 
         let reranker = try CrossEncoder(modelFolder: try modelOptions.folder(), options: ComputeOptions(threads: threads))
         guard reranker.labelCount == 1 else {
@@ -68,7 +69,7 @@ struct RerankCommand: ParsableCommand {
         let ranking = CrossEncoder.ranking(scores, top: top)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 
-        let writer = try OutputWriter(path: nil)
+        let writer = OutputWriter(destination: try OutputDestination(path: nil))
         if json {
             for hit in ranking {
                 try writer.append(
@@ -119,7 +120,7 @@ extension SearchCommand {
             throw CLIError("\(model): the model has \(reranker.labelCount) labels; reranking needs a 1-label cross-encoder")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let writer = try OutputWriter(path: nil)
+        let writer = OutputWriter(destination: try OutputDestination(path: nil))
         var pairs = 0
         for (q, hits) in retrieved.enumerated() {
             let ranking = try reranker.rank(
