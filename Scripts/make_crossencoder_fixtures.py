@@ -111,10 +111,12 @@ def make_pairs():
         for d in rng.sample(DOCUMENTS, 7):
             pairs.append((q, d))
     # long documents (truncated: the document, being longer, loses tokens first)
+    # (each opens with its own words, so no two stay identical once truncated: the rankings have no ties)
+    openings = ["Chapter one.", "Kapitel zwei.", "Глава три.", "第四章。", "Part five:", "Teil sechs:", "Часть семь:", "第八部分："]
     for i, sentence in enumerate(LONG_SENTENCES):
-        for repeat in (12, 40):
-            doc = (sentence * repeat).strip()
-            pairs.append((QUERIES[i % len(QUERIES)], doc))
+        for j, repeat in enumerate((12, 40)):
+            doc = openings[2 * i + j] + " " + (sentence * repeat).strip()
+            pairs.append((QUERIES[4 + i], doc))
             pairs.append(("", doc))
     # long queries and long query + long document (both truncated)
     long_query = (LONG_SENTENCES[0] * 30).strip()
@@ -128,7 +130,15 @@ def make_pairs():
     # swapped roles
     for d in DOCUMENTS:
         pairs.append((d, QUERIES[1]))
-    return pairs
+    # one query's documents must differ once tokenized (whitespace-only texts tokenize to nothing), or the
+    # reference ranking would hold exact ties that any rounding difference may order either way
+    unique, seen = [], set()
+    for q, d in pairs:
+        key = (q, d.strip())
+        if key not in seen:
+            seen.add(key)
+            unique.append((q, d))
+    return unique
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -185,10 +195,12 @@ def copy_tokenizer(source, folder, model_max_length=None):
 
 def make_bert(folder, hidden, heads, intermediate, max_positions, labels, activation, seed, model_max_length=None):
     torch.manual_seed(seed)
+    # initializer_range 0.1 (not 0.02): the first token's state then varies enough between inputs that the
+    # scores of one query's documents are well apart (no near-ties for the ranking tests)
     config = BertConfig(
         vocab_size=30522, hidden_size=hidden, num_hidden_layers=2, num_attention_heads=heads,
         intermediate_size=intermediate, max_position_embeddings=max_positions, num_labels=labels,
-        hidden_act="gelu")
+        hidden_act="gelu", initializer_range=0.1)
     if labels > 1:
         config.id2label = {i: name for i, name in enumerate(["contradiction", "entailment", "neutral"][:labels])}
         config.label2id = {v: k for k, v in config.id2label.items()}
@@ -223,6 +235,7 @@ def make_xlmr(folder, labels, activation, seed):
     config = XLMRobertaConfig(
         vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
         max_position_embeddings=130, type_vocab_size=1, num_labels=labels, pad_token_id=tok.pad_token_id,
+        initializer_range=0.1,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, layer_norm_eps=1e-5)
     if labels > 1:
         config.id2label = {i: name for i, name in enumerate(["irrelevant", "partial", "relevant"][:labels])}
@@ -270,8 +283,13 @@ def references(folder, pairs):
         for line in lines:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
     truncated = sum(1 for q, d in pairs if len(tokenizer([q], [d])["input_ids"][0]) > max_length)
+    # smallest score gap between two documents of one query (the ranking tests need it well above 1e-5)
+    groups = {}
+    for (q, d), line in zip(pairs, lines):
+        groups.setdefault(q, []).append(line["logits"][0])
+    gap = min(abs(a - b) for g in groups.values() for i, a in enumerate(g) for b in g[i + 1:])
     print(f"{os.path.basename(folder)}: {len(lines)} pairs, labels {labels}, max_length {max_length}, "
-          f"activation {type(ce.activation_fn).__name__}, {truncated} truncated")
+          f"activation {type(ce.activation_fn).__name__}, {truncated} truncated, smallest logit gap in a query {gap:.2e}")
 
 
 def make_minilm_head(out):
