@@ -57,6 +57,13 @@ struct SearchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --evaluate-reduction: timed repetitions of each search (the median is reported), 1...1000.")
     var `repeat`: Int = 5
 
+    @Option(help: ArgumentHelp(
+        "Rerank the retrieved hits with this cross-encoder folder (see `encoder rerank`).", valueName: "dir"))
+    var rerankModel: String?
+
+    @Option(help: ArgumentHelp("With --rerank-model: hits retrieved per query and reranked (default: max(--top, 50)).", valueName: "k"))
+    var rerankTop: Int?
+
     @Argument(help: "Queries.")
     var texts: [String] = []
 
@@ -123,6 +130,11 @@ struct SearchCommand: ParsableCommand {
             }
         } else {
             index = try SemanticIndex(embeddings: corpusEmbeddings)
+        }
+        if let rerankModel {  // retrieve-then-rerank: RerankCommand.swift
+            let retrieved = try index.search(queries: queryEmbeddings, top: try retrievalDepth(), threads: threads)
+            try printReranked(retrieved, model: rerankModel, queries: queryTexts, texts: corpusTexts, lines: corpusLines)
+            return
         }
         let results = try index.search(queries: queryEmbeddings, top: top, threads: threads)
         let writer = OutputWriter(destination: try OutputDestination(path: nil))
