@@ -195,8 +195,12 @@ final class HostileModelFolderTests: XCTestCase {
     func testUnknownActivationAndArchitecture() throws {
         try folder.rewriteConfig { $0["hidden_act"] = "swishy_gelu" }
         XCTAssertEqual(loadError(), .unsupported(path: folder.config.path, field: "hidden_act", value: "swishy_gelu"))
-        try folder.rewriteConfig { $0["model_type"] = "roberta" }
-        XCTAssertEqual(loadError(), .unsupported(path: folder.config.path, field: "model_type", value: "roberta"))
+        try folder.rewriteConfig { $0["model_type"] = "gpt2" }
+        XCTAssertEqual(
+            loadError(),
+            .unsupportedModelType(
+                path: folder.config.path, modelType: "gpt2",
+                supported: ["bert", "roberta", "xlm-roberta", "distilbert", "mpnet"]))
         try folder.rewriteConfig { $0["position_embedding_type"] = "relative_key" }
         XCTAssertEqual(
             loadError(), .unsupported(path: folder.config.path, field: "position_embedding_type", value: "relative_key"))

@@ -1,5 +1,7 @@
-/// `intermediate` (dense + activation) and `output` (dense, residual, LayerNorm) of a BERT layer.
-struct BertFeedForward: @unchecked Sendable {
+/// The feed-forward half of a layer: `intermediate` (dense + activation) and `output` (dense, residual,
+/// LayerNorm). Module names from the ``ArchitectureDescription`` (BERT's `intermediate.dense`,
+/// `output.dense`, `output.LayerNorm`; DistilBERT's `ffn.lin1`, `ffn.lin2`, `output_layer_norm`).
+struct FeedForward: @unchecked Sendable {
     /// intermediate.dense: weight (intermediate, hidden) in the checkpoint, kept as Wᵀ (hidden, intermediate)
     let intermediateDense: Linear
     /// output.dense: weight (hidden, intermediate) in the checkpoint, kept as Wᵀ (intermediate, hidden)
@@ -8,13 +10,16 @@ struct BertFeedForward: @unchecked Sendable {
     let outputLayerNorm: LayerNorm
     let activation: Activation
 
-    static func load(_ scope: CheckpointScope, _ config: BertConfiguration) throws(EncoderError) -> BertFeedForward {
+    static func load(
+        _ layer: CheckpointScope, _ config: EncoderConfiguration, _ architecture: ArchitectureDescription
+    ) throws(EncoderError) -> FeedForward {
         let h = config.hiddenSize
         let i = config.intermediateSize
-        return BertFeedForward(
-            intermediateDense: try Linear.load(scope.scope("intermediate.dense"), in: h, out: i),
-            outputDense: try Linear.load(scope.scope("output.dense"), in: i, out: h),
-            outputLayerNorm: try LayerNorm.load(scope.scope("output.LayerNorm"), size: h, epsilon: config.layerNormEps),
+        return FeedForward(
+            intermediateDense: try Linear.load(layer.scope(architecture.intermediate), in: h, out: i),
+            outputDense: try Linear.load(layer.scope(architecture.output), in: i, out: h),
+            outputLayerNorm: try LayerNorm.load(
+                layer.scope(architecture.outputLayerNorm), size: h, epsilon: config.layerNormEps),
             activation: config.hiddenAct)
     }
 
@@ -29,6 +34,8 @@ struct BertFeedForward: @unchecked Sendable {
         for start in stride(from: 0, to: context.tokens, by: Workspace.feedForwardBlock) {
             let rows = min(Workspace.feedForwardBlock, context.tokens - start)
             let hidden = ws.hidden + start * h
+            // `intermediate` shares memory with attention's `context` (free now); `projection` shares memory
+            // with `qkv` (free once attention has read it): see ``Workspace``.
             let projection = ws.projection + start * h
             intermediateDense.forward(hidden, rows: rows, into: ws.intermediate, context: context) { block in
                 ElementwiseKernels.addBiasActivate(
@@ -43,22 +50,5 @@ struct BertFeedForward: @unchecked Sendable {
                     epsilon: outputLayerNorm.epsilon)
             }
         }
-    }
-}
-
-/// `encoder.layer.N`: attention then feed-forward.
-struct BertLayer: Sendable {
-    let attention: BertAttention
-    let feedForward: BertFeedForward
-
-    static func load(_ scope: CheckpointScope, _ config: BertConfiguration) throws(EncoderError) -> BertLayer {
-        BertLayer(
-            attention: try BertAttention.load(scope.scope("attention"), config),
-            feedForward: try BertFeedForward.load(scope, config))
-    }
-
-    func forward(_ context: ForwardContext) {
-        attention.forward(context)
-        feedForward.forward(context)
     }
 }
