@@ -79,7 +79,7 @@ final class ModelInvariantTests: XCTestCase {
             XCTAssertThrowsError(try model.encode([TokenSequence(inputIDs: [2, 10, 11, 3])], options: ComputeOptions(backend: backend))) {
                 XCTAssertEqual($0 as? EncoderError, .nonFiniteHiddenState(sequence: 0, position: 0))
             }
-            XCTAssertThrowsError(try model.embed([TokenSequence(inputIDs: []), TokenSequence(inputIDs: [5, 6])], pooling: .mean)) {
+            XCTAssertThrowsError(try model.encode([TokenSequence(inputIDs: []), TokenSequence(inputIDs: [5, 6])])) {
                 XCTAssertEqual($0 as? EncoderError, .nonFiniteHiddenState(sequence: 1, position: 0))
                 XCTAssertEqual(
                     ($0 as? EncoderError)?.description,

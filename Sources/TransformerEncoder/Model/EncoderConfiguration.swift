@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// The architecture of an encoder, decoded from a Hugging Face `config.json`.
 ///
@@ -94,7 +95,7 @@ public struct EncoderConfiguration: Sendable, Equatable {
     }
 
     /// Decodes the fields of a parsed `config.json`; `path` names the file in errors.
-    init(json: [String: Any], path: String) throws(EncoderError) {
+    init(json: [String: JSONValue], path: String) throws(EncoderError) {
         let fields = JSONFields(object: json, path: path)
         let modelType = try fields.string("model_type", default: "bert")
         guard let family = EncoderFamily(rawValue: modelType) else {

@@ -96,21 +96,6 @@ public final class EncoderModel: Sendable {
         }
     }
 
-    /// Runs the encoder and pools every sequence into one vector.
-    ///
-    /// - Returns: (sequences, ``Pooling/dimension(hiddenSize:)``) sentence embeddings, normalized when the
-    ///   pooling says so. An empty sequence pools to zeros.
-    public func embed(
-        _ sequences: [TokenSequence], pooling: Pooling, options: ComputeOptions? = nil
-    ) throws(EncoderError) -> Matrix {
-        let h = configuration.hiddenSize
-        return try run(sequences, options: options, capturingHiddenStates: false) { context, _ in
-            pooling.pool(
-                hidden: context.workspace.hidden, hiddenSize: h, sequenceStarts: context.sequenceStarts,
-                threads: context.threads)
-        }
-    }
-
     /// Validates and packs the batch into a workspace, runs embeddings and layers, checks that the last hidden
     /// state is finite, and hands the workspace to `finish` while it is still held.
     private func run<R>(
