@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// The modules of a sentence-transformers folder that turn the encoder's token states into sentence
 /// embeddings, in `modules.json` order: one ``Pooling``, then any sequence of ``Dense`` and `Normalize`.
