@@ -48,10 +48,13 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Shared test support (fixture paths, default model lookup, reference sentences); not a product.
+        .target(
+            name: "EncoderTestSupport", dependencies: ["TransformerEncoder"], path: "Tests/EncoderTestSupport"),
         .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder"]),
-        .testTarget(name: "EncoderCLITests", dependencies: ["encoder"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "EncoderTestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "EncoderTestSupport"]),
+        .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder", "EncoderTestSupport"]),
+        .testTarget(name: "EncoderCLITests", dependencies: ["encoder", "EncoderTestSupport"]),
     ]
 )
