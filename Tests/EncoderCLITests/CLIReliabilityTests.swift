@@ -58,18 +58,19 @@ final class CLIReliabilityTests: XCTestCase {
     }
 
     /// Runs `encoder arguments…` with stdout and stderr captured to files (no pipe deadlocks).
-    func run(_ arguments: [String], stdin: Data? = nil) throws -> Result {
+    func run(_ arguments: [String], stdin: Data? = nil, executable: URL? = nil, environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
-        process.executableURL = try Self.executable()
+        process.executableURL = try executable ?? Self.executable()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["ENCODER_MODEL"] = nil
         environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let id = UUID().uuidString
         let out = scratch.appendingPathComponent("stdout-\(id)"), err = scratch.appendingPathComponent("stderr-\(id)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
         process.standardOutput = outHandle
         process.standardError = errHandle
@@ -210,7 +211,7 @@ final class CLIReliabilityTests: XCTestCase {
 
     func testJSONLValuesThatAreNotStringsAreRejectedByLine() throws {
         let model = try Self.modelFolder()
-        for (bad, name) in [("42", "number"), ("{\"text\": \"x\"}", "object"), ("\"unterminated", "broken")] {
+        for (bad, name) in [("42", "number"), ("{\"body\": \"x\"}", "object without text"), ("\"unterminated", "broken")] {
             let input = try inputFile(Array("\"ok\"\n\(bad)\n".utf8), name: "\(name).jsonl")
             let result = try run(["embed", "--model", model.path, "--input", input.path, "--input-format", "jsonl"])
             XCTAssertNotEqual(result.status, 0, name)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import JSONCore
 @testable import Tokenizers
 
 /// UnigramModel against `tokenizers.models.Unigram` (0.23.3) on the pieces in
@@ -25,10 +26,10 @@ final class UnigramModelTests: XCTestCase {
                   case .number(let score) = pair[1] else {
                 throw TokenizerError(.invalidField, file: url.path, field: "model.vocab", message: "not [piece, score]")
             }
-            return (token, score)
+            return (token, score.doubleValue)
         }
         var unknownID: Int? = nil
-        if case .number(let value)? = model["unk_id"] { unknownID = Int(value) }
+        if case .number(let value)? = model["unk_id"] { unknownID = Int(value.doubleValue) }
         var byteFallback = false
         if case .bool(let value)? = model["byte_fallback"] { byteFallback = value }
         return try UnigramModel(vocabulary: vocabulary, unknownID: unknownID, byteFallback: byteFallback, file: url.path)
@@ -77,16 +78,16 @@ final class UnigramModelTests: XCTestCase {
                       case .number(let score) = pair[1] else {
                     throw TokenizerError(.invalidField, file: url.path, field: "[\(index)].vocab", message: "not [piece, score]")
                 }
-                return (token, score)
+                return (token, score.doubleValue)
             }
-            let model = try UnigramModel(vocabulary: vocabulary, unknownID: Int(unknownID), byteFallback: false, file: url.path)
+            let model = try UnigramModel(vocabulary: vocabulary, unknownID: Int(unknownID.doubleValue), byteFallback: false, file: url.path)
             for row in cases {
                 guard case .object(let fields) = row, case .string(let piece)? = fields["piece"],
                       case .array(let expectedValues)? = fields["ids"] else {
                     throw TokenizerError(.invalidField, file: url.path, field: "[\(index)].cases", message: "malformed")
                 }
                 let expected = expectedValues.compactMap { value -> Int32? in
-                    if case .number(let id) = value { return Int32(id) }
+                    if case .number(let id) = value { return Int32(id.doubleValue) }
                     return nil
                 }
                 var ids: [Int32] = []
