@@ -26,13 +26,15 @@ let package = Package(
         ),
 
         // MARK: Model-file formats
-        .target(name: "SafeTensors"),
-        .target(name: "Tokenizers"),
+        // JSONCore: the one strict JSON parser and writer; internal (not a product, no stable API).
+        .target(name: "JSONCore"),
+        .target(name: "SafeTensors", dependencies: ["JSONCore"]),
+        .target(name: "Tokenizers", dependencies: ["JSONCore"]),
 
         // MARK: The encoder: matrix layer, BERT blocks, text pipeline
         .target(
             name: "TransformerEncoder",
-            dependencies: ["CBLAS", "CLAPACKE", "SafeTensors", "Tokenizers"]
+            dependencies: ["CBLAS", "CLAPACKE", "JSONCore", "SafeTensors", "Tokenizers"]
         ),
 
         // MARK: Command-line tool
@@ -40,11 +42,13 @@ let package = Package(
             name: "encoder",
             dependencies: [
                 "TransformerEncoder",
+                "JSONCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: Tests
+        .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder"]),

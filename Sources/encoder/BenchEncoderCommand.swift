@@ -214,7 +214,7 @@ enum EncoderBenchmark {
         let tokens = sequences.reduce(0) { $0 + $1.count }
         var sink: Float = 0
         let seconds = try GEMMBenchmark.median(repeats) {
-            let output = try model.embed(sequences, pooling: .mean, options: options)
+            let output = Pooling.mean.pool(try model.encode(sequences, options: options), threads: options.threads)
             sink += output.values[0]
         }
         blackHole(sink)

@@ -10,13 +10,17 @@ enum EncoderVersion {
 /// Options shared by the subcommands that load a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Model folder (Hugging Face / sentence-transformers layout).",
-        discussion: "Default: $ENCODER_MODEL, else models/all-MiniLM-L6-v2 as fetched by Scripts/setup.",
-        valueName: "dir"))
+        "Model folder (Hugging Face / sentence-transformers layout), or a hub id in the local Hugging Face cache.",
+        discussion: """
+            Default: $ENCODER_MODEL, else models/all-MiniLM-L6-v2 as fetched by Scripts/setup. A hub id \
+            (sentence-transformers/all-mpnet-base-v2) is looked up offline in $HF_HUB_CACHE, $HF_HOME/hub or \
+            ~/.cache/huggingface/hub.
+            """,
+        valueName: "dir|id"))
     var model: String?
 
     func folder() throws -> URL {
-        if let model { return URL(fileURLWithPath: model) }
+        if let model { return try ModelFolder.resolve(model) }
         guard let folder = SentenceEncoder.defaultModelFolder() else {
             throw CLIError("no model folder: pass --model DIR, set ENCODER_MODEL, or run Scripts/setup to fetch all-MiniLM-L6-v2")
         }

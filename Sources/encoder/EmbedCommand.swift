@@ -25,6 +25,7 @@ struct EmbedCommand: ParsableCommand {
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var batchOptions: BatchOptions
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup(title: "Prompts and dimensions") var embeddingOptions: EmbeddingOptions
 
     @Option(help: "Output format: jsonl or npy.")
     var outputFormat: OutputFormat = .jsonl
@@ -52,8 +53,9 @@ struct EmbedCommand: ParsableCommand {
             let encoder = try SentenceEncoder(
                 modelFolder: try modelOptions.folder(),
                 options: ComputeOptions(backend: backend, threads: threadOptions.threads))
+            let dimension = try embeddingOptions.dimension(of: encoder)
             let writer = OutputWriter(destination: try OutputDestination(path: output))
-            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: encoder.dimension) : nil
+            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: dimension) : nil
             var pendingArguments = texts[...]
 
             var done = 0, tokens = 0, truncated = 0
@@ -80,12 +82,12 @@ struct EmbedCommand: ParsableCommand {
                     if chunk.isEmpty { break }
                     let batch: EmbeddingBatch
                     do {
-                        batch = try encoder.encode(chunk.map(\.text), batchSize: batchSize)
+                        batch = try embeddingOptions.encode(encoder, chunk.map(\.text), batchSize: batchSize)
                     } catch let EncoderError.invalidInput(sequence, _, reason) {
                         // Keep the inputs before the failing one: encode them again without it.
                         let good = Array(chunk.prefix(sequence))
                         if !good.isEmpty {
-                            try write(try encoder.encode(good.map(\.text), batchSize: batchSize), records: good,
+                            try write(try embeddingOptions.encode(encoder, good.map(\.text), batchSize: batchSize), records: good,
                                       from: done, writer: writer, npy: npy)
                             done += good.count
                         }
