@@ -31,13 +31,15 @@ let package = Package(
         ),
 
         // MARK: Model-file formats
-        .target(name: "SafeTensors"),
-        .target(name: "Tokenizers"),
+        // JSONCore: the one strict JSON parser and writer; internal (not a product, no stable API).
+        .target(name: "JSONCore"),
+        .target(name: "SafeTensors", dependencies: ["JSONCore"]),
+        .target(name: "Tokenizers", dependencies: ["JSONCore"]),
 
         // MARK: The encoder: matrix layer, BERT blocks, text pipeline
         .target(
             name: "TransformerEncoder",
-            dependencies: ["CBLAS", "CLAPACKE", "SafeTensors", "Tokenizers"]
+            dependencies: ["CBLAS", "CLAPACKE", "JSONCore", "SafeTensors", "Tokenizers"]
         ),
 
         // MARK: The embedding server (`encoder serve`); TransformerEncoder stays free of server dependencies
@@ -58,15 +60,20 @@ let package = Package(
             dependencies: [
                 "TransformerEncoder",
                 "EncoderServer",
+                "JSONCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: Tests
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder"]),
-        .testTarget(name: "EncoderCLITests", dependencies: ["encoder"]),
+        // Shared test support (fixture paths, default model lookup, reference sentences); not a product.
+        .target(
+            name: "EncoderTestSupport", dependencies: ["TransformerEncoder"], path: "Tests/EncoderTestSupport"),
+        .testTarget(name: "JSONCoreTests", dependencies: ["JSONCore"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "EncoderTestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "EncoderTestSupport"]),
+        .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder", "EncoderTestSupport"]),
+        .testTarget(name: "EncoderCLITests", dependencies: ["encoder", "EncoderTestSupport"]),
         .testTarget(
             name: "EncoderServerTests",
             dependencies: [

@@ -18,70 +18,41 @@ public protocol EmbeddingBackend: Sendable {
     var defaultPromptName: String? { get }
     /// Tokenizes `text` as the model sees it: special tokens added, truncated to ``maxInputLength``.
     func tokenize(_ text: String) -> TokenizedText
+    /// Tokens a prompt occupies at the start of each sequence (for pooling that leaves the prompt out).
+    func promptLength(_ prompt: String) -> Int
     /// The id's vocabulary entry, for `/tokenize`.
     func token(forID id: Int32) -> String?
-    /// Embeds the sequences in one pass: (sequences.count, ``dimension``).
-    func forward(_ sequences: [TokenSequence]) throws(EncoderError) -> Matrix
+    /// Embeds the sequences (all starting with a prompt of `promptLength` tokens, 0 for none) in one pass:
+    /// (sequences.count, ``dimension``).
+    func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix
 }
 
-/// A ``EmbeddingBackend`` over a ``SentenceEncoder`` (a sentence-transformers model folder).
+/// A ``EmbeddingBackend`` over a ``SentenceEncoder`` (a sentence-transformers model folder: its modules,
+/// prompts and lowercasing apply as in `SentenceEncoder.encode`).
 public struct SentenceEncoderBackend: EmbeddingBackend {
     public let encoder: SentenceEncoder
     public let modelName: String
-    public let prompts: [String: String]
-    public let defaultPromptName: String?
 
     /// - Parameters:
     ///   - encoder: the loaded model.
     ///   - modelName: reported as `model`; the folder's name by default.
-    public init(encoder: SentenceEncoder, modelName: String? = nil) throws(EncoderError) {
+    public init(encoder: SentenceEncoder, modelName: String? = nil) {
         self.encoder = encoder
         self.modelName = modelName ?? encoder.folder.standardizedFileURL.lastPathComponent
-        let configuration = encoder.folder.appendingPathComponent("config_sentence_transformers.json")
-        var prompts: [String: String] = [:]
-        var defaultPromptName: String?
-        if FileManager.default.fileExists(atPath: configuration.path) {
-            let object: [String: Any]
-            do {
-                let parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: configuration))
-                guard let dictionary = parsed as? [String: Any] else {
-                    throw EncoderError.malformedJSON(path: configuration.path, reason: "top level is not a JSON object")
-                }
-                object = dictionary
-            } catch let error as EncoderError {
-                throw error
-            } catch {
-                throw .malformedJSON(path: configuration.path, reason: "\(error.localizedDescription)")
-            }
-            if let table = object["prompts"] {
-                guard let table = table as? [String: Any] else {
-                    throw .invalidField(path: configuration.path, field: "prompts", reason: "is not an object of strings")
-                }
-                for (name, value) in table {
-                    guard let text = value as? String else {
-                        throw .invalidField(path: configuration.path, field: "prompts.\(name)", reason: "is not a string")
-                    }
-                    prompts[name] = text
-                }
-            }
-            if let name = object["default_prompt_name"], !(name is NSNull) {
-                guard let name = name as? String, prompts[name] != nil else {
-                    throw .invalidField(
-                        path: configuration.path, field: "default_prompt_name", reason: "names no entry of `prompts`")
-                }
-                defaultPromptName = name
-            }
-        }
-        self.prompts = prompts
-        self.defaultPromptName = defaultPromptName
     }
 
     public var dimension: Int { encoder.dimension }
     public var maxInputLength: Int { encoder.maxSequenceLength }
-    public var normalizes: Bool { encoder.pooling.normalize }
+    public var normalizes: Bool {
+        if case .normalize? = encoder.modules.steps.last { return true }
+        return false
+    }
+    public var prompts: [String: String] { encoder.configuration.prompts }
+    public var defaultPromptName: String? { encoder.configuration.defaultPromptName }
     public func tokenize(_ text: String) -> TokenizedText { encoder.tokenize(text) }
+    public func promptLength(_ prompt: String) -> Int { encoder.promptLength(prompt) }
     public func token(forID id: Int32) -> String? { encoder.tokenizer.token(forID: id) }
-    public func forward(_ sequences: [TokenSequence]) throws(EncoderError) -> Matrix {
-        try encoder.embed(sequences, batchSize: max(sequences.count, 1))
+    public func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix {
+        try encoder.embed(sequences, batchSize: max(sequences.count, 1), promptLength: promptLength)
     }
 }

@@ -1,3 +1,5 @@
+import JSONCore
+
 /// Validates the framing and JSON header of a safetensors file held in `bytes`.
 ///
 /// Every check uses overflow-checked arithmetic; nothing is allocated in proportion to a
@@ -29,25 +31,21 @@ enum HeaderValidator {
         let header = UnsafeRawBufferPointer(start: base + 8, count: headerLength)
         let dataSize = available - headerLength
 
-        // Syntax.
-        if let bad = firstInvalidUTF8Offset(header) { throw fail(.headerNotUTF8(offset: bad)) }
+        // Syntax (UTF-8, RFC 8259, duplicate keys, depth).
         let root: JSONValue
         do {
-            root = try HeaderJSONParser.parse(header)
+            root = try JSONParser.parse(header, maxDepth: maxDepth)
         } catch {
-            throw fail(.invalidJSON(offset: error.offset, reason: error.reason))
+            throw fail(kind(of: error), tensor: tensorNamed(by: error))
         }
         guard case .object(let entries) = root else { throw fail(.headerNotObject) }
 
-        // Entries.
+        // Entries, in name order so that the first problem reported does not depend on hashing.
         var metadata: [String: String] = [:]
         var tensors: [String: TensorInfo] = [:]
         tensors.reserveCapacity(entries.count)
-        var seen = Set<String>()
-        seen.reserveCapacity(entries.count)
-        for entry in entries {
-            let key = entry.key, value = entry.value
-            if !seen.insert(key).inserted { throw fail(.duplicateTensorName, tensor: key) }
+        for key in entries.keys.sorted() {
+            let value = entries[key]!
             if key == "__metadata__" {
                 metadata = try parseMetadata(value, fail: fail)
             } else {
@@ -70,6 +68,34 @@ enum HeaderValidator {
         return Result(headerLength: headerLength, metadata: metadata, tensors: tensors)
     }
 
+    /// Nesting bound for the header: a safetensors header needs 3 levels.
+    static let maxDepth = 64
+
+    /// The typed error for a JSON parse failure: duplicate keys name the tensor or field.
+    private static func kind(of error: JSONParseError) -> SafeTensorsError.Kind {
+        switch error.kind {
+        case .invalidUTF8:
+            return .headerNotUTF8(offset: error.offset)
+        case .duplicateKey where error.path.isEmpty:
+            return .duplicateTensorName
+        case .duplicateKey(let key) where error.path == [.key("__metadata__")]:
+            return .invalidMetadata(reason: "key '\(SafeTensorsError.printable(key))' appears more than once")
+        case .duplicateKey(let key) where error.path.count == 1:
+            return .duplicateField(key)
+        default:
+            return .invalidJSON(offset: error.offset, reason: error.reason)
+        }
+    }
+
+    /// The tensor a JSON parse failure belongs to: the duplicated top-level key, or the entry it is in.
+    private static func tensorNamed(by error: JSONParseError) -> String? {
+        switch (error.kind, error.path.first) {
+        case (.duplicateKey(let key), nil): return key
+        case (.duplicateKey, .key(let name)?) where name != "__metadata__": return name
+        default: return nil
+        }
+    }
+
     private static func parseMetadata(
         _ value: JSONValue, fail: (SafeTensorsError.Kind, String?) -> SafeTensorsError
     ) throws(SafeTensorsError) -> [String: String] {
@@ -77,14 +103,12 @@ enum HeaderValidator {
             throw fail(.invalidMetadata(reason: "expected an object, found \(value.typeName)"), nil)
         }
         var result: [String: String] = [:]
-        for entry in members {
-            let key = entry.key, member = entry.value
+        for key in members.keys.sorted() {
+            let member = members[key]!
             guard case .string(let s) = member else {
                 throw fail(.invalidMetadata(reason: "value of '\(SafeTensorsError.printable(key))' is \(member.typeName), not a string"), nil)
             }
-            if result.updateValue(s, forKey: key) != nil {
-                throw fail(.invalidMetadata(reason: "key '\(SafeTensorsError.printable(key))' appears more than once"), nil)
-            }
+            result[key] = s
         }
         return result
     }
@@ -94,25 +118,8 @@ enum HeaderValidator {
         fail: (SafeTensorsError.Kind, String?) -> SafeTensorsError
     ) throws(SafeTensorsError) -> TensorInfo {
         guard case .object(let members) = value else { throw fail(.tensorEntryNotObject, name) }
-        var dtypeValue: JSONValue? = nil
-        var shapeValue: JSONValue? = nil
-        var offsetsValue: JSONValue? = nil
-        for entry in members {
-            let key = entry.key, member = entry.value
-            switch key {
-            case "dtype":
-                if dtypeValue != nil { throw fail(.duplicateField(key), name) }
-                dtypeValue = member
-            case "shape":
-                if shapeValue != nil { throw fail(.duplicateField(key), name) }
-                shapeValue = member
-            case "data_offsets":
-                if offsetsValue != nil { throw fail(.duplicateField(key), name) }
-                offsetsValue = member
-            default:
-                continue  // Unknown fields are ignored, as other readers do.
-            }
-        }
+        // Unknown fields are ignored, as other readers do; duplicates were rejected by the parser.
+        let dtypeValue = members["dtype"], shapeValue = members["shape"], offsetsValue = members["data_offsets"]
         guard let dtypeValue else { throw fail(.missingField("dtype"), name) }
         guard let shapeValue else { throw fail(.missingField("shape"), name) }
         guard let offsetsValue else { throw fail(.missingField("data_offsets"), name) }
@@ -133,9 +140,9 @@ enum HeaderValidator {
                 shape.append(d)
             case .number(.int(let d)):
                 throw fail(.invalidShape(reason: "dimension \(i) is negative (\(d))"), name)
-            case .number(.bigInteger(let negative)):
-                throw fail(.invalidShape(reason: "dimension \(i) is \(negative ? "negative and " : "")too large for Int"), name)
-            case .number(.nonInteger):
+            case .number(.bigInteger(let value)):
+                throw fail(.invalidShape(reason: "dimension \(i) is \(value < 0 ? "negative and " : "")too large for Int"), name)
+            case .number(.fraction):
                 throw fail(.invalidShape(reason: "dimension \(i) is not an integer"), name)
             default:
                 throw fail(.invalidShape(reason: "dimension \(i) is \(dim.typeName), not an integer"), name)
@@ -169,11 +176,11 @@ enum HeaderValidator {
             switch offset {
             case .number(.int(let v)) where v >= 0:
                 bounds.append(v)
-            case .number(.int), .number(.bigInteger(negative: true)):
+            case .number(.int):
                 throw fail(.invalidDataOffsets(reason: "\(which) is negative"), name)
-            case .number(.bigInteger(negative: false)):
-                throw fail(.invalidDataOffsets(reason: "\(which) is too large for Int"), name)
-            case .number(.nonInteger):
+            case .number(.bigInteger(let value)):
+                throw fail(.invalidDataOffsets(reason: value < 0 ? "\(which) is negative" : "\(which) is too large for Int"), name)
+            case .number(.fraction):
                 throw fail(.invalidDataOffsets(reason: "\(which) is not an integer"), name)
             default:
                 throw fail(.invalidDataOffsets(reason: "\(which) is \(offset.typeName), not an integer"), name)

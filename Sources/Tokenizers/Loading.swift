@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// Everything a ``BertTokenizer`` is built from.
 struct LoadedTokenizer {
@@ -92,7 +93,8 @@ struct JSONReader {
 
     func int(_ value: JSONValue?, _ field: String, range: ClosedRange<Int> = 0...Int(Int32.max)) throws(TokenizerError) -> Int {
         switch value {
-        case .number(let number)?:
+        case .number(let json)?:
+            let number = json.doubleValue
             guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
                 throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(number)")
             }

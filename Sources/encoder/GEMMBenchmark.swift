@@ -3,7 +3,7 @@ import TransformerEncoder
 
 /// Times one GEMM shape on both backends of the matrix layer.
 enum GEMMBenchmark {
-    /// C(m×n) = A(m×k)·B(n×k)ᵀ, the layout of a dense layer over `m` tokens.
+    /// C(m×n) = X(m×k)·Wᵀ with Wᵀ stored as B(k×n), the layout of the encoder's dense layers over `m` tokens.
     struct Shape {
         let m: Int, n: Int, k: Int
         let label: String
@@ -50,10 +50,10 @@ enum GEMMBenchmark {
     static func split(_ shape: Shape, repeats: Int, threads: Int) throws -> Double {
         var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
         let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
-        let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
+        let b = try Matrix(rows: shape.k, columns: shape.n, values: (0..<(shape.k * shape.n)).map { _ in generator.nextFloat() })
         var c = try Matrix(rows: shape.m, columns: shape.n)
         let seconds = try median(repeats) {
-            try ComputeBackend.blas.multiply(a, b, into: &c, transposeB: .transposed, threads: threads)
+            try ComputeBackend.blas.multiply(a, b, into: &c, threads: threads)
         }
         return shape.flops / seconds / 1e9
     }
@@ -61,26 +61,26 @@ enum GEMMBenchmark {
     static func run(_ shape: Shape, repeats: Int, runNaive: Bool, threads: Int, splitGFLOPS: Double) throws -> Result {
         var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
         let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
-        let b = try Matrix(rows: shape.n, columns: shape.k, values: (0..<(shape.n * shape.k)).map { _ in generator.nextFloat() })
+        let b = try Matrix(rows: shape.k, columns: shape.n, values: (0..<(shape.k * shape.n)).map { _ in generator.nextFloat() })
         var blasC = try Matrix(rows: shape.m, columns: shape.n)
         var naiveC = try Matrix(rows: shape.m, columns: shape.n)
 
         // Check before timing: on the full shape when naive runs, else on a slice of rows.
         let checkRows = runNaive ? shape.m : min(shape.m, 8)
         let aCheck = try Matrix(rows: checkRows, columns: shape.k, values: Array(a.values[0..<(checkRows * shape.k)]))
-        let blasCheck = try ComputeBackend.blas.product(aCheck, b, transposeB: .transposed)
-        let naiveCheck = try ComputeBackend.naive.product(aCheck, b, transposeB: .transposed)
+        let blasCheck = try ComputeBackend.blas.product(aCheck, b)
+        let naiveCheck = try ComputeBackend.naive.product(aCheck, b)
         let difference = blasCheck.maxAbsoluteDifference(to: naiveCheck) ?? .infinity
         // Inputs in [-1, 1): sums of k terms; allow float rounding growing with √k.
         guard difference <= 1e-5 * Float(shape.k).squareRoot() * 4 else { throw Failure.mismatch(shape, difference) }
 
         let blasSeconds = try median(repeats) {
-            try ComputeBackend.blas.multiply(a, b, into: &blasC, transposeB: .transposed)
+            try ComputeBackend.blas.multiply(a, b, into: &blasC)
         }
         var naiveSeconds: Double? = nil
         if runNaive {
             naiveSeconds = try median(max(1, min(repeats, 3))) {
-                try ComputeBackend.naive.multiply(a, b, into: &naiveC, transposeB: .transposed)
+                try ComputeBackend.naive.multiply(a, b, into: &naiveC)
             }
         }
         return Result(
@@ -114,21 +114,6 @@ enum GEMMBenchmark {
         }
         return TextTable.render(rows)
     }
-}
-
-/// A small deterministic generator for benchmark inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
 
 /// Aligned plain-text tables: first row is the header; numbers right-aligned.

@@ -15,7 +15,7 @@ final class BatchingTests: XCTestCase {
     func testQueuedRequestsShareOnePassAndEqualUnbatchedResults() async throws {
         let encoder = try S.encoder()
         let references = try S.referenceSentences()
-        let gated = GatedBackend(try SentenceEncoderBackend(encoder: encoder))
+        let gated = GatedBackend(SentenceEncoderBackend(encoder: encoder))
         let server = try S.server(backend: gated)
         let app = server.makeApplication()
         try await app.test(.live) { client in
@@ -55,7 +55,7 @@ final class BatchingTests: XCTestCase {
     func testPassesRespectTheTokenBudget() async throws {
         let encoder = try S.encoder()
         let references = try S.referenceSentences()
-        let gated = GatedBackend(try SentenceEncoderBackend(encoder: encoder))
+        let gated = GatedBackend(SentenceEncoderBackend(encoder: encoder))
         let server = try S.server(configure: { $0.maxBatchTokens = 256 }, backend: gated)
         let app = server.makeApplication()
         // 31 sentences, long enough together to need several 256-token passes.

@@ -113,7 +113,7 @@ final class ErrorTests: XCTestCase {
     /// A full queue answers 429 at once; the requests already queued are not disturbed and get their rows.
     func testOverloadAnswers429WithoutDisturbingQueuedRequests() async throws {
         let encoder = try S.encoder()
-        let gated = GatedBackend(try SentenceEncoderBackend(encoder: encoder))
+        let gated = GatedBackend(SentenceEncoderBackend(encoder: encoder))
         let server = try S.server(configure: { $0.maxConcurrentRequests = 2 }, backend: gated)
         let app = server.makeApplication()
         let texts = ["The cat sat on the mat.", "A man is playing a guitar."]

@@ -134,12 +134,13 @@ final class GatedBackend: EmbeddingBackend, @unchecked Sendable {
     var prompts: [String: String] { base.prompts }
     var defaultPromptName: String? { base.defaultPromptName }
     func tokenize(_ text: String) -> TokenizedText { base.tokenize(text) }
+    func promptLength(_ prompt: String) -> Int { base.promptLength(prompt) }
     func token(forID id: Int32) -> String? { base.token(forID: id) }
-    func forward(_ sequences: [TokenSequence]) throws(EncoderError) -> Matrix {
+    func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix {
         passes.withLock { $0.append((sequences.count, sequences.reduce(0) { $0 + $1.count })) }
         started.signal()
         gate.wait()
-        return try base.forward(sequences)
+        return try base.forward(sequences, promptLength: promptLength)
     }
 
     /// Lets `count` forward passes (waiting or future) run.

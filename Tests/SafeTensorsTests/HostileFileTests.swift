@@ -98,7 +98,7 @@ final class HostileFileTests: XCTestCase {
     }
 
     func testEmptyHeaderIsNotJSON() {
-        assertRejects(Builder.file(header: ""), .invalidJSON(offset: 0, reason: "expected a value, found end of header"))
+        assertRejects(Builder.file(header: ""), .invalidJSON(offset: 0, reason: "expected a value, found end of input"))
     }
 
     // MARK: Header syntax

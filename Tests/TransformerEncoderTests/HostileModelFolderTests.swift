@@ -59,13 +59,36 @@ final class HostileModelFolderTests: XCTestCase {
     // MARK: config.json
 
     func testConfigNotJSON() throws {
-        for bytes in [Array("{\"hidden_size\": 32,".utf8), [0xFF, 0xFE, 0x00], [], Array("null".utf8)] {
+        for bytes in [Array("{\"hidden_size\": 32,".utf8), [0xFF, 0xFE, 0x00], []] {
             try Data(bytes).write(to: folder.config)
             guard let error = loadError() else { continue }
             guard case let .malformedJSON(path, reason) = error else { XCTFail("got \(error)"); continue }
             XCTAssertEqual(path, folder.config.path)
             XCTAssertTrue(reason.contains("not valid JSON"), reason)
         }
+        // `null` is valid JSON (RFC 8259 allows any top-level value), just not an object.
+        try Data("null".utf8).write(to: folder.config)
+        XCTAssertEqual(loadError(), .malformedJSON(path: folder.config.path, reason: "top level is not a JSON object"))
+    }
+
+    /// Duplicate keys in config.json used to take the last value silently; now they are an error
+    /// naming the key and the file.
+    func testConfigDuplicateKeysAreRejected() throws {
+        let text = try String(contentsOf: folder.config, encoding: .utf8)
+        let duplicated = text.replacingOccurrences(of: "{", with: "{\"hidden_size\": 64, ", options: [], range: text.range(of: "{"))
+        try Data(duplicated.utf8).write(to: folder.config)
+        let error = loadError()
+        guard case let .malformedJSON(path, reason)? = error else { return XCTFail("got \(String(describing: error))") }
+        XCTAssertEqual(path, folder.config.path)
+        XCTAssertTrue(reason.contains("key 'hidden_size' appears twice in the top level"), reason)
+    }
+
+    func testConfigIntegerFieldsAreIntegerLiterals() throws {
+        try folder.rewriteConfig { $0["hidden_size"] = 32 }
+        let text = try String(contentsOf: folder.config, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"hidden_size\":32,"), text)
+        try Data(text.replacingOccurrences(of: "\"hidden_size\":32,", with: "\"hidden_size\":32.0,").utf8).write(to: folder.config)
+        assertInvalidField("hidden_size", "is not an integer: 32")
     }
 
     func testConfigTopLevelNotAnObject() throws {
@@ -172,8 +195,12 @@ final class HostileModelFolderTests: XCTestCase {
     func testUnknownActivationAndArchitecture() throws {
         try folder.rewriteConfig { $0["hidden_act"] = "swishy_gelu" }
         XCTAssertEqual(loadError(), .unsupported(path: folder.config.path, field: "hidden_act", value: "swishy_gelu"))
-        try folder.rewriteConfig { $0["model_type"] = "roberta" }
-        XCTAssertEqual(loadError(), .unsupported(path: folder.config.path, field: "model_type", value: "roberta"))
+        try folder.rewriteConfig { $0["model_type"] = "gpt2" }
+        XCTAssertEqual(
+            loadError(),
+            .unsupportedModelType(
+                path: folder.config.path, modelType: "gpt2",
+                supported: ["bert", "roberta", "xlm-roberta", "distilbert", "mpnet"]))
         try folder.rewriteConfig { $0["position_embedding_type"] = "relative_key" }
         XCTAssertEqual(
             loadError(), .unsupported(path: folder.config.path, field: "position_embedding_type", value: "relative_key"))

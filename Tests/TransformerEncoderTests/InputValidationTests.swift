@@ -26,7 +26,7 @@ final class InputValidationTests: XCTestCase {
         XCTAssertThrowsError(try model.encode(batch), file: file, line: line) { error in
             XCTAssertEqual(error as? EncoderError, expected, file: file, line: line)
         }
-        XCTAssertThrowsError(try model.embed(batch, pooling: .mean), file: file, line: line) { error in
+        XCTAssertThrowsError(try SentenceModules.pooling(.mean, normalize: false, model: model).embed(batch, model: model), file: file, line: line) { error in
             XCTAssertEqual(error as? EncoderError, expected, file: file, line: line)
         }
     }
@@ -111,7 +111,7 @@ final class InputValidationTests: XCTestCase {
         XCTAssertEqual(empty.lastHiddenState.rows, 0)
         XCTAssertEqual(empty.sequenceStarts, [0])
 
-        let pooled = try model.embed([TokenSequence(inputIDs: []), good], pooling: .mean)
+        let pooled = try SentenceModules.pooling(.mean, normalize: false, model: model).embed([TokenSequence(inputIDs: []), good], model: model)
         XCTAssertEqual(pooled.rows, 2)
         XCTAssertEqual(Array(pooled.values[0..<pooled.columns]), [Float](repeating: 0, count: pooled.columns))
         XCTAssertTrue(pooled.values.allSatisfy(\.isFinite))

@@ -109,4 +109,70 @@ final class MatrixTests: XCTestCase {
             XCTAssertEqual(c.values, [2, 4, 6, 8], "\(backend)")
         }
     }
+
+    // MARK: Invariants
+
+    /// The probe of issue 10: `a.values.removeLast(4000)` compiled and the naive backend then read past the
+    /// end. `values` is now `public private(set)`, so the probe no longer compiles (not even here, under
+    /// `@testable import`); in-place changes go through the subscript or a buffer of fixed size.
+    func testValuesCannotBeResizedFromOutside() throws {
+        var a = try Matrix(rows: 100, columns: 50, repeating: 1)
+        let count = a.withUnsafeMutableValues { buffer -> Int in
+            buffer[0] = 7
+            buffer[buffer.count - 1] = 9
+            return buffer.count
+        }
+        XCTAssertEqual(count, 5000)
+        XCTAssertEqual(a.values.count, 5000)
+        XCTAssertEqual(a[0, 0], 7)
+        XCTAssertEqual(a[99, 49], 9)
+        a[1, 2] = 3
+        XCTAssertEqual(a.values[52], 3)
+        for backend in ComputeBackend.allCases {
+            XCTAssertEqual(try backend.product(a, a, transposeB: .transposed).shape.rows, 100)
+        }
+    }
+
+    func testRowRanges() throws {
+        let a = try Matrix(rows: 3, columns: 2, values: [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try a.rows(1..<3), try Matrix(rows: 2, columns: 2, values: [3, 4, 5, 6]))
+        XCTAssertEqual(try a.rows(3..<3).rows, 0)
+        XCTAssertThrowsError(try a.rows(2..<4)) { error in
+            XCTAssertEqual(error as? MatrixError, .rowRangeOutOfBounds(range: 2..<4, rows: 3))
+        }
+    }
+
+    /// The shared row helpers: F.normalize semantics and the first non-finite row.
+    func testRowHelpers() throws {
+        let a = try Matrix(rows: 3, columns: 2, values: [3, 4, 0, 0, -1e-20, 0])
+        let n = EmbeddingRows.normalizedRows(a)
+        XCTAssertEqual(n.values, [0.6, 0.8, 0, 0, -1e-8, 0])  // a tiny row is divided by 1e-12, not by its norm
+        XCTAssertNil(EmbeddingRows.firstNonFiniteRow(a))
+        let b = try Matrix(rows: 3, columns: 2, values: [1, 2, 3, .infinity, .nan, 0])
+        XCTAssertEqual(EmbeddingRows.firstNonFiniteRow(b), 1)
+        XCTAssertNil(EmbeddingRows.firstNonFiniteRow(try Matrix(rows: 2, columns: 0)))
+    }
+
+    /// The naive backend is the textbook triple loop: for every layout, each element is the `Float` sum of
+    /// its products in order `p = 0, 1, …`, so it equals that sum computed here bit for bit.
+    func testNaiveBackendIsTheTextbookTripleLoop() throws {
+        var random = TestRandom(seed: 7)
+        let (m, n, k) = (5, 7, 33)
+        for ta in [Transpose.none, .transposed] {
+            for tb in [Transpose.none, .transposed] {
+                let a = ta == .none ? random.matrix(m, k) : random.matrix(k, m)
+                let b = tb == .none ? random.matrix(k, n) : random.matrix(n, k)
+                let c = try ComputeBackend.naive.product(a, b, transposeA: ta, transposeB: tb)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum: Float = 0
+                        for p in 0..<k {
+                            sum += (ta == .none ? a[i, p] : a[p, i]) * (tb == .none ? b[p, j] : b[j, p])
+                        }
+                        XCTAssertEqual(c[i, j], sum, "\(ta) \(tb) [\(i), \(j)]")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -35,7 +35,7 @@ final class SearchTests: XCTestCase {
 
     /// Indices of the `k` rows of `m` nearest to row `r` by cosine, excluding `r` itself, by brute force.
     static func neighbours(_ m: Matrix, of r: Int, k: Int) -> Set<Int> {
-        let normalized = SemanticIndex.normalizedRows(m)
+        let normalized = EmbeddingRows.normalizedRows(m)
         let hits = bruteForce(normalized, row(normalized, r), top: k + 1).filter { $0.index != r }
         return Set(hits.prefix(k).map(\.index))
     }

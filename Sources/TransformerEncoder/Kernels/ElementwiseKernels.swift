@@ -59,14 +59,6 @@ enum ElementwiseKernels {
         }
     }
 
-    /// x[r, :] = LayerNorm(x[r, :]) · gamma + beta.   x: (rows, n); gamma, beta: (n)
-    static func layerNorm(
-        _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int,
-        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float
-    ) {
-        for r in 0..<rows { layerNormRow(x + r * n, n: n, gamma: gamma, beta: beta, epsilon: epsilon) }
-    }
-
     /// One row in place.   row: (n); gamma, beta: (n)
     @inline(__always)
     static func layerNormRow(
@@ -132,5 +124,39 @@ enum ElementwiseKernels {
             while j + w <= n { SIMDMath.store(SIMDMath.load(row + j) * invV, row + j); j += w }
             while j < n { row[j] *= inv; j += 1 }
         }
+    }
+
+    /// x[r, :] = scale · x[r, :] + bias(r), where bias row r starts at `bias + r · biasRowStride` (the stride
+    /// may be negative: rows of a relative position bias are overlapping windows of one vector).
+    /// x: (rows, n) with leading dimension ld.
+    static func scaleAddBias(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int, scale: Float,
+        bias: UnsafePointer<Float>, biasRowStride: Int
+    ) {
+        let w = SIMDMath.width
+        let scaleV = SIMDMath.FloatVector(repeating: scale)
+        for r in 0..<rows {
+            let row = x + r * ld
+            let b = bias + r * biasRowStride
+            var j = 0
+            while j + w <= n {
+                SIMDMath.store(SIMDMath.load(row + j) * scaleV + SIMDMath.load(b + j), row + j)
+                j += w
+            }
+            while j < n { row[j] = row[j] * scale + b[j]; j += 1 }
+        }
+    }
+
+    /// Index of the first NaN or infinite value among `count` floats at `x`, or `nil` when all are finite.
+    /// One vectorized pass (x·0 is 0 exactly when x is finite); the position is searched only on failure.
+    static func firstNonFinite(_ x: UnsafePointer<Float>, count: Int) -> Int? {
+        let w = SIMDMath.width
+        var acc = SIMDMath.FloatVector(repeating: 0)
+        var j = 0
+        while j + w <= count { acc += SIMDMath.load(x + j) * 0; j += w }
+        var tail: Float = 0
+        while j < count { tail += x[j] * 0; j += 1 }
+        if acc.sum() == 0 && tail == 0 { return nil }
+        return (0..<count).first { !x[$0].isFinite }
     }
 }

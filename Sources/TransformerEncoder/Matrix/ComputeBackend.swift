@@ -3,12 +3,12 @@ import CBLAS
 /// Which implementation computes the matrix products of the encoder.
 ///
 /// The value is chosen at run time and passed down to every block, so the whole encoder runs on
-/// either backend: `.blas` calls OpenBLAS's `cblas_sgemm`; `.naive` uses plain Swift loops and is the
+/// either backend: `.blas` calls OpenBLAS's `cblas_sgemm`; `.naive` is the textbook triple loop and is the
 /// reference that the BLAS results are checked against.
 public enum ComputeBackend: String, Sendable, CaseIterable, Codable {
     /// OpenBLAS `cblas_sgemm`.
     case blas
-    /// Plain Swift loops, no BLAS.
+    /// The textbook triple loop (``NaiveGEMM``): no BLAS, no blocking, no packing.
     case naive
 }
 
@@ -36,7 +36,7 @@ extension ComputeBackend {
         }
         a.values.withUnsafeBufferPointer { pa in
             b.values.withUnsafeBufferPointer { pb in
-                c.values.withUnsafeMutableBufferPointer { pc in
+                c.withUnsafeMutableValues { pc in
                     gemm(
                         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: ka,
                         alpha: alpha, a: pa.baseAddress, lda: max(a.columns, 1),
@@ -71,7 +71,7 @@ extension ComputeBackend {
         let ldb = max(b.columns, 1)
         a.values.withUnsafeBufferPointer { pa in
             b.values.withUnsafeBufferPointer { pb in
-                c.values.withUnsafeMutableBufferPointer { pc in
+                c.withUnsafeMutableValues { pc in
                     Parallel.forEachChunk(count: m, threads: max(1, threads)) { rows in
                         gemm(
                             transposeA: .none, transposeB: transposeB, m: rows.count, n: n, k: k,
@@ -112,7 +112,9 @@ extension ComputeBackend {
         switch self {
         case .blas:
             if k == 0 {  // OpenBLAS handles k == 0, but keep the contract explicit: C = β·C.
-                NaiveGEMM.scale(m: m, n: n, beta: beta, c: c!, ldc: ldc)
+                NaiveGEMM.gemm(
+                    transposeA: .none, transposeB: .none, m: m, n: n, k: 0,
+                    alpha: alpha, a: c!, lda: 1, b: c!, ldb: 1, beta: beta, c: c!, ldc: ldc)
                 return
             }
             cblas_sgemm(

@@ -7,8 +7,11 @@ public struct Matrix: Sendable, Equatable {
     public let rows: Int
     /// Number of columns.
     public let columns: Int
-    /// The elements, row after row; `rows * columns` of them.
-    public var values: [Float]
+    /// The elements, row after row; always `rows * columns` of them.
+    ///
+    /// Read-only from outside: change elements through ``subscript(_:_:)`` or
+    /// ``withUnsafeMutableValues(_:)``, which cannot change their count (the products and kernels rely on it).
+    public private(set) var values: [Float]
 
     /// A `rows × columns` matrix filled with `value`.
     public init(rows: Int, columns: Int, repeating value: Float = 0) throws(MatrixError) {
@@ -51,6 +54,26 @@ public struct Matrix: Sendable, Equatable {
         }
     }
 
+    /// Calls `body` with the elements, row after row, to change them in place. The buffer has exactly
+    /// `rows * columns` elements and cannot be resized.
+    public mutating func withUnsafeMutableValues<Result, Failure: Error>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let outcome = values.withUnsafeMutableBufferPointer { buffer in
+            Swift.Result { () throws(Failure) -> Result in try body(buffer) }
+        }
+        return try outcome.get()
+    }
+
+    /// A copy of the rows in `range`: `(range.count, columns)`.
+    public func rows(_ range: Range<Int>) throws(MatrixError) -> Matrix {
+        guard range.lowerBound >= 0, range.upperBound <= rows else {
+            throw .rowRangeOutOfBounds(range: range, rows: rows)
+        }
+        return Matrix(unchecked: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]),
+                      rows: range.count, columns: columns)
+    }
+
     /// The shape as `(rows, columns)`.
     public var shape: (rows: Int, columns: Int) { (rows, columns) }
 
@@ -79,6 +102,8 @@ public enum MatrixError: Error, Equatable, Sendable, CustomStringConvertible {
     case elementCountMismatch(rows: Int, columns: Int, count: Int)
     /// The operands of `C = α·op(A)·op(B) + β·C` do not fit together.
     case productShapeMismatch(a: String, b: String, c: String)
+    /// A range of rows reaches outside a matrix of `rows` rows.
+    case rowRangeOutOfBounds(range: Range<Int>, rows: Int)
 
     /// One line naming the shapes concerned.
     public var description: String {
@@ -89,6 +114,8 @@ public enum MatrixError: Error, Equatable, Sendable, CustomStringConvertible {
             return "a \(r)×\(c) matrix needs \(r.multipliedReportingOverflow(by: c).partialValue) values, got \(n)"
         case let .productShapeMismatch(a, b, c):
             return "matrix product shapes do not fit: op(A) is \(a), op(B) is \(b), C is \(c)"
+        case let .rowRangeOutOfBounds(range, rows):
+            return "rows \(range.lowerBound)..<\(range.upperBound) of a matrix of \(rows) rows"
         }
     }
 }

@@ -1,20 +1,12 @@
-/// The naive backend's matrix product: plain Swift loops, no BLAS, no blocking.
+/// The naive backend's matrix product: the textbook triple loop, and nothing else.
 ///
-/// Loop order is chosen so that the innermost loop walks contiguous memory where the layout allows
-/// (row of B and row of C for `op(B) = B`; dot products of two rows for `op(B) = Bᵀ`).
+/// `C[i, j] = α·Σ_p op(A)[i, p]·op(B)[p, j] + β·C[i, j]`, loops in the order `i`, `j`, `p`, one
+/// multiply-add at a time in `Float`: no blocking, no packing, no loop reordering for the layout, no
+/// threads of its own. The compiler may vectorize what it can (it cannot reorder the `Float` sum), so the
+/// speed depends on the layout: `op(B) = Bᵀ` reads both operands contiguously (a dot product of two rows),
+/// `op(B) = B` reads B down a column. This one definition is what `.naive` means everywhere: in the
+/// encoder (``ComputeBackend/naive``), in `encoder bench` and in `encoder bench gemm`.
 enum NaiveGEMM {
-    /// C = β·C.   c: (m, n) with leading dimension ldc.
-    static func scale(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m {
-            let row = c + i * ldc
-            if beta == 0 {
-                row.update(repeating: 0, count: n)
-            } else if beta != 1 {
-                for j in 0..<n { row[j] *= beta }
-            }
-        }
-    }
-
     /// C = α·op(A)·op(B) + β·C.   op(A): (m, k), op(B): (k, n), C: (m, n); row-major with leading dimensions.
     static func gemm(
         transposeA: Transpose, transposeB: Transpose, m: Int, n: Int, k: Int,
@@ -22,37 +14,16 @@ enum NaiveGEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        @inline(__always) func aAt(_ i: Int, _ p: Int) -> Float {
-            transposeA == .none ? a[i * lda + p] : a[p * lda + i]
-        }
-        scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
-        guard k > 0, alpha != 0 else { return }
-        switch transposeB {
-        case .none:
-            // C[i, :] += α·A[i, p]·B[p, :]
-            for i in 0..<m {
-                let cRow = c + i * ldc
-                for p in 0..<k {
-                    let s = alpha * aAt(i, p)
-                    let bRow = b + p * ldb
-                    for j in 0..<n { cRow[j] += s * bRow[j] }
-                }
-            }
-        case .transposed:
-            // C[i, j] += α·Σ_p A[i, p]·B[j, p]
-            for i in 0..<m {
-                let cRow = c + i * ldc
-                for j in 0..<n {
-                    let bRow = b + j * ldb
-                    var sum: Float = 0
-                    if transposeA == .none {
-                        let aRow = a + i * lda
-                        for p in 0..<k { sum += aRow[p] * bRow[p] }
-                    } else {
-                        for p in 0..<k { sum += a[p * lda + i] * bRow[p] }
-                    }
-                    cRow[j] += alpha * sum
-                }
+        // op(X)[r, s] = X[r, s] or X[s, r]: element strides along r and s.
+        let (aRowStride, aColumnStride) = transposeA == .none ? (lda, 1) : (1, lda)
+        let (bRowStride, bColumnStride) = transposeB == .none ? (ldb, 1) : (1, ldb)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: Float = 0
+                let aStart = a + i * aRowStride, bStart = b + j * bColumnStride
+                for p in 0..<k { sum += aStart[p * aColumnStride] * bStart[p * bRowStride] }
+                // β = 0 ignores what C held (even NaN), as BLAS does.
+                c[i * ldc + j] = beta == 0 ? alpha * sum : alpha * sum + beta * c[i * ldc + j]
             }
         }
     }

@@ -29,18 +29,15 @@ struct CheckpointScope {
     let prefix: String
     let storage: WeightStorage
 
-    /// The root scope: detects the `bert.` prefix that `BertForMaskedLM` / `BertForPreTraining` checkpoints carry.
-    init(file: SafeTensorsFile, storage: WeightStorage) {
+    /// The root scope of a checkpoint of `architecture`: keys as the bare model saves them
+    /// (`embeddings.word_embeddings.weight`) or with the family's prefix that task models
+    /// (`BertForMaskedLM`, `XLMRobertaForMaskedLM`, …) put in front (`roberta.embeddings.…`).
+    init(file: SafeTensorsFile, storage: WeightStorage, architecture: ArchitectureDescription) {
         self.file = file
         self.storage = storage
+        let probe = architecture.wordEmbeddings + ".weight"
         let names = Set(file.tensorNames)
-        if names.contains("embeddings.word_embeddings.weight") {
-            prefix = ""
-        } else if names.contains("bert.embeddings.word_embeddings.weight") {
-            prefix = "bert."
-        } else {
-            prefix = ""
-        }
+        prefix = !names.contains(probe) && names.contains(architecture.rootPrefix + probe) ? architecture.rootPrefix : ""
     }
 
     private init(file: SafeTensorsFile, prefix: String, storage: WeightStorage) {
@@ -66,6 +63,7 @@ struct CheckpointScope {
         } catch {
             throw .checkpoint(error)
         }
+        try Self.checkFinite(tensor, file: file)
         body(tensor.pointer)
         Self.releasePages(tensor.pointer, count: tensor.count)
     }
@@ -86,12 +84,26 @@ struct CheckpointScope {
 
     /// The tensor `name` of this scope as fp32, checked to have `shape`.
     func tensor(_ name: String, shape: [Int]) throws(EncoderError) -> UnsafePointer<Float> {
+        let tensor: FloatTensor
         do {
-            let tensor = try file.floatTensor(prefix + name, shape: shape)
-            storage.keep(tensor)
-            return tensor.pointer
+            tensor = try file.floatTensor(prefix + name, shape: shape)
         } catch {
             throw .checkpoint(error)
         }
+        try Self.checkFinite(tensor, file: file)
+        storage.keep(tensor)
+        return tensor.pointer
+    }
+
+    /// Whether the checkpoint holds `name` in this scope.
+    func contains(_ name: String) -> Bool {
+        file.tensorNames.contains(prefix + name)
+    }
+
+    /// Every weight must be finite: a NaN or infinity would silently turn every output into NaN.
+    /// One vectorized pass (x·0 is 0 for finite x, NaN otherwise); the index is found only on failure.
+    private static func checkFinite(_ tensor: FloatTensor, file: SafeTensorsFile) throws(EncoderError) {
+        guard let first = ElementwiseKernels.firstNonFinite(tensor.pointer, count: tensor.count) else { return }
+        throw .nonFiniteWeight(path: file.name, tensor: tensor.name, index: first)
     }
 }

@@ -57,7 +57,7 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let backend = context.backend
-        // Below ~2M multiply-adds a thread hand-off costs more than the second core gives back.
+        // Below Parallel.minimumParallelWork multiply-adds a thread hand-off costs more than the other cores give back.
         let threads = rows * outFeatures * inFeatures < Parallel.minimumParallelWork ? 1 : context.threads
         if threads == 1 || rows >= 32 * threads {
             Parallel.forEachChunk(count: rows, threads: threads) { range in
@@ -80,20 +80,5 @@ struct Linear: @unchecked Sendable {
             }
             Parallel.forEachChunk(count: rows, threads: threads, minimumChunk: 64, epilogue)
         }
-    }
-}
-
-/// Hugging Face's `LayerNorm` module: `weight` (gamma) and `bias` (beta), both (size).
-struct LayerNorm: @unchecked Sendable {
-    let weight: UnsafePointer<Float>
-    let bias: UnsafePointer<Float>
-    let size: Int
-    let epsilon: Float
-
-    static func load(_ scope: CheckpointScope, size: Int, epsilon: Float) throws(EncoderError) -> LayerNorm {
-        LayerNorm(
-            weight: try scope.tensor("weight", shape: [size]),
-            bias: try scope.tensor("bias", shape: [size]),
-            size: size, epsilon: epsilon)
     }
 }

@@ -16,7 +16,7 @@ final class Workspace {
     private(set) var hidden = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// (tokens, 3·hidden): query | key | value for every token.
     private(set) var qkv = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// Rows of the feed-forward computed at a time (see ``BertFeedForward``).
+    /// Rows of the feed-forward computed at a time (see ``FeedForward``).
     static let feedForwardBlock = 1024
 
     /// (min(tokens, feedForwardBlock), intermediate): feed-forward activations of one block of rows.
@@ -105,19 +105,3 @@ final class WorkspacePool: Sendable {
 
 /// A workspace in the pool: only ever used by the one caller that took it out.
 private struct UnsafeWorkspace: @unchecked Sendable { let workspace: Workspace }
-
-/// What every block of one forward pass needs besides its weights.
-struct ForwardContext {
-    /// Which implementation computes the matrix products.
-    let backend: ComputeBackend
-    /// Threads for the pass (the encoder's one level of threading).
-    let threads: Int
-    /// Activation memory.
-    let workspace: Workspace
-    /// Real tokens in the batch (rows of every activation buffer).
-    let tokens: Int
-    /// Row where each sequence starts; `sequenceStarts[i]..<sequenceStarts[i + 1]`, count = sequences + 1.
-    let sequenceStarts: [Int]
-
-    var sequenceCount: Int { sequenceStarts.count - 1 }
-}

@@ -1,8 +1,8 @@
 import Foundation
 import Tokenizers
 
-/// Text in, sentence embeddings out: a sentence-transformers model folder (tokenizer, BERT weights,
-/// pooling and normalization) behind one call, like `SentenceTransformer.encode`.
+/// Text in, sentence embeddings out: a sentence-transformers model folder (tokenizer, encoder weights,
+/// pooling, Dense and Normalize modules, prompts) behind one call, like `SentenceTransformer.encode`.
 ///
 /// ```swift
 /// let encoder = try SentenceEncoder(modelFolder: URL(fileURLWithPath: "models/all-MiniLM-L6-v2"))
@@ -12,99 +12,127 @@ import Tokenizers
 ///
 /// A `SentenceEncoder` is immutable and `Sendable`: load it once and share it between tasks.
 public final class SentenceEncoder: Sendable {
-    /// The BERT encoder.
-    public let model: BertModel
+    /// The encoder (any supported family).
+    public let model: EncoderModel
     /// The tokenizer from `tokenizer.json` (or `vocab.txt`).
     public let tokenizer: any TextTokenizer
-    /// Pooling and normalization from `modules.json` and `1_Pooling/config.json`.
-    public let pooling: Pooling
-    /// Inputs are truncated to this many tokens, `[CLS]` and `[SEP]` included: `max_seq_length` from
-    /// `sentence_bert_config.json` when present, else `max_position_embeddings`.
+    /// Pooling, Dense and Normalize modules from `modules.json`.
+    public let modules: SentenceModules
+    /// Truncation length, lowercasing and prompts from the sentence-transformers files.
+    public let configuration: SentenceTransformerConfiguration
+    /// Inputs are truncated to this many tokens, special tokens included: `max_seq_length` from
+    /// `sentence_bert_config.json` (else `model_max_length` from `tokenizer_config.json`), at most the
+    /// positions the model can use (``EncoderConfiguration/maxSequenceLength``).
     public let maxSequenceLength: Int
     /// The model folder.
     public let folder: URL
+    /// Ids the tokenizer's template adds around every text (`[CLS]`, `[SEP]`): a prompt's length leaves out
+    /// a trailing one, as sentence-transformers' `_get_prompt_length` leaves out a trailing special token.
+    private let templateIDs: Set<Int32>
 
-    /// Width of the embeddings this encoder returns.
-    public var dimension: Int { pooling.dimension(hiddenSize: model.configuration.hiddenSize) }
+    /// The pooling module.
+    public var pooling: Pooling { modules.pooling }
+
+    /// Width of the embeddings this encoder returns (before any `truncateDimension`).
+    public var dimension: Int { modules.dimension }
 
     /// Loads a sentence-transformers or Hugging Face model folder: `config.json`, `model.safetensors`,
-    /// `tokenizer.json` (or `vocab.txt`), and when present `modules.json`, `1_Pooling/config.json`,
-    /// `sentence_bert_config.json`.
+    /// `tokenizer.json` (or `vocab.txt`), and when present `modules.json` with its Pooling, Dense and
+    /// Normalize folders, `sentence_bert_config.json`, `config_sentence_transformers.json`.
     ///
     /// - Parameters:
-    ///   - modelFolder: the folder; ``defaultModelFolder()`` finds the default model fetched by `Scripts/setup`.
-    ///   - options: backend and threads used by ``encode(_:batchSize:options:progress:)`` unless it is given others.
+    ///   - modelFolder: the folder (``ModelFolder/resolve(_:environment:)`` also finds hub ids in the
+    ///     Hugging Face cache); ``defaultModelFolder()`` finds the default model fetched by `Scripts/setup`.
+    ///   - options: backend and threads used by ``encode(_:batchSize:options:prompt:promptName:truncateDimension:normalize:progress:)`` unless it is given others.
     public init(modelFolder: URL, options: ComputeOptions = ComputeOptions()) throws(EncoderError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: modelFolder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .unreadableFile(path: modelFolder.path, reason: "model folder not found")
-        }
+        try ModelFolder.requireFolder(modelFolder)
         folder = modelFolder
-        model = try BertModel(folder: modelFolder, options: options)
+        let transformerFolder = try SentenceModules.transformerFolder(in: modelFolder)
+        try ModelFolder.requireFolder(transformerFolder)
+        model = try EncoderModel(folder: transformerFolder, options: options)
         do {
-            tokenizer = try TokenizerLoader.load(modelFolder: modelFolder)
+            tokenizer = try TokenizerLoader.load(modelFolder: transformerFolder)
         } catch {
             throw .tokenizer(error)
         }
-        pooling = try Pooling(modelFolder: modelFolder)
-        let limit = model.configuration.maxPositionEmbeddings
-        let sentenceConfig = modelFolder.appendingPathComponent("sentence_bert_config.json")
-        if FileManager.default.fileExists(atPath: sentenceConfig.path) {
-            let fields = JSONFields(object: try JSONFile.object(at: sentenceConfig), path: sentenceConfig.path)
-            maxSequenceLength = min(limit, try fields.int("max_seq_length", default: limit, range: 2...Int(Int32.max)))
-        } else {
-            maxSequenceLength = limit
-        }
+        let hiddenSize = model.configuration.hiddenSize
+        modules = try SentenceModules(modelFolder: modelFolder, hiddenSize: hiddenSize)
+        configuration = try SentenceTransformerConfiguration(modelFolder: modelFolder, transformerFolder: transformerFolder)
+        let limit = model.configuration.maxSequenceLength
+        maxSequenceLength = min(limit, configuration.maxSequenceLength ?? limit)
         guard tokenizer.vocabularySize <= model.configuration.vocabSize else {
             throw .invalidField(
-                path: modelFolder.appendingPathComponent("config.json").path, field: "vocab_size",
+                path: transformerFolder.appendingPathComponent("config.json").path, field: "vocab_size",
                 reason: "is \(model.configuration.vocabSize), smaller than the tokenizer's \(tokenizer.vocabularySize) tokens")
         }
+        templateIDs = Set(tokenizer.encode("", maxLength: nil).inputIDs)
     }
 
-    /// Tokenizes `text` the way ``encode(_:batchSize:options:progress:)`` does (truncated to ``maxSequenceLength``).
+    /// Tokenizes `text` the way ``encode(_:batchSize:options:prompt:promptName:truncateDimension:normalize:progress:)``
+    /// does without a prompt: lowercased when the folder says `do_lower_case`, truncated to ``maxSequenceLength``.
     public func tokenize(_ text: String) -> TokenizedText {
-        tokenizer.encode(text, maxLength: maxSequenceLength)
+        tokenizer.encode(configuration.lowercasesText ? text.lowercased() : text, maxLength: maxSequenceLength)
     }
 
-    /// Embeds a batch of texts.
+    /// Embeds a batch of texts, as sentence-transformers' `SentenceTransformer.encode` does.
     ///
-    /// Texts are tokenized, sorted by length into batches of `batchSize` (so little work is wasted, as in
-    /// sentence-transformers), encoded, pooled, and returned in input order.
+    /// Texts are prefixed with the prompt, tokenized, sorted by length into batches of `batchSize` (so little
+    /// work is wasted, as in sentence-transformers), encoded, pooled, passed through the folder's Dense and
+    /// Normalize modules, cut to `truncateDimension`, normalized if asked, and returned in input order.
     ///
     /// - Parameters:
     ///   - texts: any strings, including empty ones; each gives one row.
     ///   - batchSize: sequences per forward pass.
     ///   - options: backend and threads; the model's defaults when `nil`.
+    ///   - prompt: text put before every input (`"query: "`); wins over `promptName`.
+    ///   - promptName: one of the folder's ``SentenceTransformerConfiguration/prompts``. With neither, the
+    ///     folder's `default_prompt_name` applies, if any. With `include_prompt: false` pooling, the prompt's
+    ///     tokens are left out of the pooled vector.
+    ///   - truncateDimension: keep only the first N values of each embedding (Matryoshka models), after
+    ///     the folder's own Normalize; in `1...dimension`.
+    ///   - normalize: scale each returned embedding to unit length (after truncation), as
+    ///     `normalize_embeddings=True` does.
     ///   - progress: called after each batch with the number of texts done so far.
-    /// - Returns: (texts.count, ``dimension``) embeddings, with token counts and which texts were truncated.
+    /// - Returns: (texts.count, `truncateDimension ?? dimension`) embeddings, with token counts and which
+    ///   texts were truncated.
+    /// - Throws: ``EncoderError/invalidInput(sequence:position:reason:)`` naming the input when its embedding
+    ///   is not finite (NaN or infinite weights or activations), and for the model's input checks;
+    ///   ``EncoderError/invalidArgument(name:reason:)`` for a bad batch size, prompt name or dimension.
     public func encode(
         _ texts: [String], batchSize: Int = 32, options: ComputeOptions? = nil,
+        prompt: String? = nil, promptName: String? = nil, truncateDimension: Int? = nil, normalize: Bool = false,
         progress: ((Int) -> Void)? = nil
     ) throws(EncoderError) -> EmbeddingBatch {
         guard batchSize > 0 else { throw .invalidArgument(name: "batchSize", reason: "must be positive, got \(batchSize)") }
-        let tokenized = texts.map(tokenize)
+        let width = try outputDimension(truncatedTo: truncateDimension)
+        let prefix = try configuration.resolvePrompt(prompt, promptName: promptName) ?? ""
+        let tokenized = texts.map { tokenize(prefix + $0) }
         let sequences = tokenized.map { TokenSequence(inputIDs: $0.inputIDs, tokenTypeIDs: $0.tokenTypeIDs) }
-        let embeddings = try embed(sequences, batchSize: batchSize, options: options, progress: progress)
+        let embeddings = try embed(
+            sequences, batchSize: batchSize, options: options, promptLength: promptLength(prefix),
+            truncateDimension: width, normalize: normalize, progress: progress)
         return EmbeddingBatch(
             embeddings: embeddings,
             tokenCounts: tokenized.map(\.inputIDs.count),
             truncated: tokenized.indices.filter { tokenized[$0].isTruncated })
     }
 
-    /// Embeds one text: a vector of ``dimension`` floats.
+    /// Embeds one text: a vector of ``dimension`` floats (the folder's default prompt applies).
     public func encode(_ text: String) throws(EncoderError) -> [Float] {
         try encode([text]).embeddings.values
     }
 
-    /// Embeds a batch of texts off the caller's thread.
+    /// Embeds a batch of texts off the caller's thread; parameters as the synchronous ``encode(_:batchSize:options:prompt:promptName:truncateDimension:normalize:progress:)``.
     public func encode(
-        _ texts: [String], batchSize: Int = 32, options: ComputeOptions? = nil
+        _ texts: [String], batchSize: Int = 32, options: ComputeOptions? = nil,
+        prompt: String? = nil, promptName: String? = nil, truncateDimension: Int? = nil, normalize: Bool = false
     ) async throws(EncoderError) -> EmbeddingBatch {
         let result: Result<EmbeddingBatch, EncoderError> = await withCheckedContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async {
                 do throws(EncoderError) {
-                    continuation.resume(returning: .success(try self.encode(texts, batchSize: batchSize, options: options)))
+                    continuation.resume(returning: .success(try self.encode(
+                        texts, batchSize: batchSize, options: options, prompt: prompt, promptName: promptName,
+                        truncateDimension: truncateDimension, normalize: normalize)))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -113,29 +141,77 @@ public final class SentenceEncoder: Sendable {
         return try result.get()
     }
 
-    /// Embeds token sequences (already tokenized, special tokens included) with the model's pooling,
-    /// sorted by length into batches and returned in input order: (sequences.count, ``dimension``).
+    /// The width of the embeddings `encode` returns with `truncateDimension`.
+    /// - Throws: ``EncoderError/invalidArgument(name:reason:)`` unless it is in `1...dimension`.
+    public func outputDimension(truncatedTo truncateDimension: Int?) throws(EncoderError) -> Int {
+        guard let truncateDimension else { return dimension }
+        guard (1...dimension).contains(truncateDimension) else {
+            throw .invalidArgument(
+                name: "truncateDimension", reason: "must be in 1...\(dimension) (the model's dimension), got \(truncateDimension)")
+        }
+        return truncateDimension
+    }
+
+    /// The number of tokens a prompt occupies at the start of every sequence: its tokens with the template's
+    /// leading special token, without a trailing one (sentence-transformers' `_get_prompt_length`). 0 for no prompt.
+    public func promptLength(_ prompt: String) -> Int {
+        guard !prompt.isEmpty else { return 0 }
+        let ids = tokenize(prompt).inputIDs
+        guard let last = ids.last else { return 0 }
+        return templateIDs.contains(last) ? ids.count - 1 : ids.count
+    }
+
+    /// Embeds token sequences (already tokenized, special tokens and prompt included) through the folder's
+    /// modules, sorted by length into batches and returned in input order.
+    ///
+    /// - Parameters:
+    ///   - sequences: token ids with special tokens (and the prompt's tokens, if any).
+    ///   - batchSize: sequences per forward pass.
+    ///   - options: backend and threads; the model's defaults when `nil`.
+    ///   - promptLength: tokens at the start of every sequence that belong to the prompt (see ``promptLength(_:)``);
+    ///     used only by `include_prompt: false` pooling.
+    ///   - truncateDimension: keep the first N values of each row; `nil` keeps all ``dimension``.
+    ///   - normalize: scale each row to unit length after truncation.
+    ///   - progress: called after each batch with the number of sequences done so far.
+    /// - Returns: (sequences.count, `truncateDimension ?? dimension`).
     public func embed(
         _ sequences: [TokenSequence], batchSize: Int = 32, options: ComputeOptions? = nil,
+        promptLength: Int = 0, truncateDimension: Int? = nil, normalize: Bool = false,
         progress: ((Int) -> Void)? = nil
     ) throws(EncoderError) -> Matrix {
         guard batchSize > 0 else { throw .invalidArgument(name: "batchSize", reason: "must be positive, got \(batchSize)") }
-        let width = dimension
+        let width = try outputDimension(truncatedTo: truncateDimension)
+        let options = options ?? model.defaultOptions
+        let full = dimension
         var values = [Float](repeating: 0, count: sequences.count * width)
         // Longest first, like sentence-transformers; stable for equal lengths.
         let order = sequences.indices.sorted { (sequences[$0].count, $1) > (sequences[$1].count, $0) }
         var done = 0
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
             let indices = order[batchStart..<min(batchStart + batchSize, order.count)]
-            let pooled: Matrix
+            let output: EncoderOutput
             do {
-                pooled = try model.embed(indices.map { sequences[$0] }, pooling: pooling, options: options)
+                output = try model.encode(indices.map { sequences[$0] }, options: options)
             } catch let EncoderError.invalidInput(sequence, position, reason) {
                 // Name the caller's index, not the position inside the sorted batch.
                 throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
+            } catch let EncoderError.nonFiniteHiddenState(sequence, position) {
+                throw .nonFiniteHiddenState(sequence: indices[indices.startIndex + sequence], position: position)
             }
-            for (row, index) in indices.enumerated() {
-                for j in 0..<width { values[index * width + j] = pooled.values[row * width + j] }
+            let pooled = modules.embed(output, promptLength: promptLength, options: options)
+            if let row = EmbeddingRows.firstNonFiniteRow(pooled) {
+                throw .invalidInput(
+                    sequence: indices[indices.startIndex + row], position: nil,
+                    reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow")
+            }
+            pooled.values.withUnsafeBufferPointer { source in
+                values.withUnsafeMutableBufferPointer { target in
+                    for (row, index) in indices.enumerated() {
+                        let destination = target.baseAddress! + index * width
+                        destination.update(from: source.baseAddress! + row * full, count: width)
+                        if normalize { EmbeddingRows.normalize(destination, count: width) }
+                    }
+                }
             }
             done += indices.count
             progress?(done)

@@ -75,21 +75,18 @@ public struct PrincipalComponents: Sendable {
             for j in 0..<d { meanSum[j] += Double(data.values[r * d + j]) }
         }
         let mean = meanSum.map { Float($0 / Double(n)) }
-        var deviations = data.values
-        for r in 0..<n {
-            for j in 0..<d { deviations[r * d + j] -= mean[j] }
+        var deviations = data
+        deviations.withUnsafeMutableValues { values in
+            for r in 0..<n {
+                for j in 0..<d { values[r * d + j] -= mean[j] }
+            }
         }
 
         // Cov(d × d) = Xcᵀ·Xc / (n − 1): one GEMM.
-        var covariance = [Float](repeating: 0, count: d * d)
-        deviations.withUnsafeBufferPointer { pc in
-            covariance.withUnsafeMutableBufferPointer { pv in
-                ComputeBackend.blas.gemm(
-                    transposeA: .transposed, transposeB: .none, m: d, n: d, k: n,
-                    alpha: 1 / Float(n - 1), a: pc.baseAddress, lda: d, b: pc.baseAddress, ldb: d,
-                    beta: 0, c: pv.baseAddress, ldc: d)
-            }
+        let covarianceMatrix = try SemanticIndex.checked { () throws(MatrixError) in
+            try ComputeBackend.blas.product(deviations, deviations, transposeA: .transposed, alpha: 1 / Float(n - 1))
         }
+        var covariance = covarianceMatrix.values
         var trace: Double = 0
         for j in 0..<d { trace += Double(covariance[j * d + j]) }
 
@@ -121,7 +118,7 @@ public struct PrincipalComponents: Sendable {
             let floor = max(eigenvalues[0] * 1e-6, Float.leastNormalMagnitude)
             for c in 0..<count {
                 let scale = 1 / max(eigenvalues[c], floor).squareRoot()
-                for i in 0..<d { projection.values[c * d + i] *= scale }
+                for i in 0..<d { projection[c, i] *= scale }
             }
         }
         var offset = [Float](repeating: 0, count: count)
@@ -152,23 +149,18 @@ public struct PrincipalComponents: Sendable {
         guard rows.columns == inputDimension else {
             throw .dimensionMismatch(expected: inputDimension, actual: rows.columns)
         }
-        let m = rows.rows, k = outputDimension, d = inputDimension
+        let m = rows.rows, k = outputDimension
         // Every output row starts at −P·μ; the GEMM adds X·Pᵀ (β = 1).
-        var values = [Float](repeating: 0, count: m * k)
-        for r in 0..<m {
-            for c in 0..<k { values[r * k + c] = -offset[c] }
-        }
-        rows.values.withUnsafeBufferPointer { px in
-            projection.values.withUnsafeBufferPointer { pp in
-                values.withUnsafeMutableBufferPointer { pv in
-                    ComputeBackend.blas.gemm(
-                        transposeA: .none, transposeB: .transposed, m: m, n: k, k: d,
-                        alpha: 1, a: px.baseAddress, lda: d, b: pp.baseAddress, ldb: d,
-                        beta: 1, c: pv.baseAddress, ldc: k)
+        let projected = try SemanticIndex.checked { () throws(MatrixError) in
+            var start = try Matrix(rows: m, columns: k)
+            start.withUnsafeMutableValues { values in
+                for r in 0..<m {
+                    for c in 0..<k { values[r * k + c] = -offset[c] }
                 }
             }
+            try ComputeBackend.blas.multiply(rows, projection, into: &start, transposeB: .transposed, beta: 1)
+            return start
         }
-        let projected = Matrix(unchecked: values, rows: m, columns: k)
-        return normalize ? SemanticIndex.normalizedRows(projected) : projected
+        return normalize ? EmbeddingRows.normalizedRows(projected) : projected
     }
 }

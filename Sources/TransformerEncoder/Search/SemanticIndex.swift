@@ -32,6 +32,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooFewSamples(rows: Int)
     /// A LAPACK routine returned a non-zero `info` (negative: argument `-info` was illegal; positive: no convergence).
     case lapackFailure(routine: String, info: Int)
+    /// A matrix product inside the search did not fit (a bug in this library, never the caller's input).
+    case internalShapeMismatch(String)
 
     /// One line naming the problem.
     public var description: String {
@@ -50,6 +52,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
             return "principal components need at least 2 rows, got \(rows)"
         case let .lapackFailure(routine, info):
             return "LAPACK \(routine) failed with info \(info)"
+        case let .internalShapeMismatch(reason):
+            return "internal error in the search: \(reason)"
         }
     }
 }
@@ -98,7 +102,7 @@ public struct SemanticIndex: Sendable {
     public init(embeddings: Matrix) throws(SearchError) {
         guard embeddings.rows > 0, embeddings.columns > 0 else { throw .emptyCorpus }
         try Self.checkFinite(embeddings)
-        self.embeddings = Self.normalizedRows(embeddings)
+        self.embeddings = EmbeddingRows.normalizedRows(embeddings)
         self.reduction = nil
     }
 
@@ -137,7 +141,7 @@ public struct SemanticIndex: Sendable {
     /// Equal scores rank the lower index first. With `k ≥ count`, every entry is returned, ranked.
     ///
     /// - Parameters:
-    ///   - queries: (queries, ``queryDimension``) embeddings, e.g. ``SentenceEncoder/encode(_:batchSize:options:progress:)``'s.
+    ///   - queries: (queries, ``queryDimension``) embeddings, e.g. ``SentenceEncoder/encode(_:batchSize:options:prompt:promptName:truncateDimension:normalize:progress:)``'s.
     ///   - k: hits per query; positive.
     ///   - threads: threads for the top-k selection (the GEMM runs with OpenBLAS's own setting); all cores when `nil`.
     /// - Returns: one array of `min(k, count)` hits per query row, in query order.
@@ -152,31 +156,25 @@ public struct SemanticIndex: Sendable {
         if let reduction {
             q = try reduction.project(queries, normalize: true)
         } else {
-            q = Self.normalizedRows(queries)
+            q = EmbeddingRows.normalizedRows(queries)
         }
         let n = count
         let keep = min(k, n)
         let workers = max(1, threads ?? Parallel.availableCores)
         var results = [[SearchHit]](repeating: [], count: q.rows)
         let blockRows = max(1, min(q.rows, Self.maximumScoreBlock / n))
-        var scores = [Float](repeating: 0, count: blockRows * n)
+        var scores = try Self.checked { () throws(MatrixError) in try Matrix(rows: blockRows, columns: n) }
         for blockStart in stride(from: 0, to: q.rows, by: blockRows) {
             let rows = min(blockRows, q.rows - blockStart)
             // S(rows × n) = Q[block] · Cᵀ: one GEMM for the whole block.
-            q.values.withUnsafeBufferPointer { pq in
-                embeddings.values.withUnsafeBufferPointer { pc in
-                    scores.withUnsafeMutableBufferPointer { ps in
-                        ComputeBackend.blas.gemm(
-                            transposeA: .none, transposeB: .transposed, m: rows, n: n, k: searchDimension,
-                            alpha: 1, a: pq.baseAddress! + blockStart * searchDimension, lda: searchDimension,
-                            b: pc.baseAddress, ldb: searchDimension,
-                            beta: 0, c: ps.baseAddress, ldc: n)
-                    }
-                }
+            try Self.checked { () throws(MatrixError) in
+                let block = rows == q.rows ? q : try q.rows(blockStart..<(blockStart + rows))
+                if scores.rows != rows { scores = try Matrix(rows: rows, columns: n) }
+                try ComputeBackend.blas.multiply(block, embeddings, into: &scores, transposeB: .transposed)
             }
             // Top-k of each row, rows spread over the workers (each writes only its own results).
             results.withUnsafeMutableBufferPointer { out in
-                scores.withUnsafeBufferPointer { ps in
+                scores.values.withUnsafeBufferPointer { ps in
                     Parallel.forEachChunk(count: rows, threads: workers, minimumChunk: 16) { range in
                         for r in range {
                             out[blockStart + r] = Self.topK(UnsafeBufferPointer(rebasing: ps[(r * n)..<((r + 1) * n)]), keep)
@@ -186,6 +184,16 @@ public struct SemanticIndex: Sendable {
             }
         }
         return results
+    }
+
+    /// Runs a matrix-layer step whose shapes this type guarantees; a failure would be a bug here, reported
+    /// as ``SearchError/internalShapeMismatch(_:)`` rather than trapping.
+    static func checked<T>(_ body: () throws(MatrixError) -> T) throws(SearchError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .internalShapeMismatch(error.description)
+        }
     }
 
     /// The `k` corpus entries most similar to one query vector of ``queryDimension`` floats.
@@ -267,26 +275,6 @@ public struct SemanticIndex: Sendable {
 
     /// Throws ``SearchError/nonFiniteValue(row:)`` for the first row holding a NaN or infinity.
     static func checkFinite(_ matrix: Matrix) throws(SearchError) {
-        guard matrix.columns > 0 else { return }
-        if let bad = matrix.values.firstIndex(where: { !$0.isFinite }) {
-            throw .nonFiniteValue(row: bad / matrix.columns)
-        }
-    }
-
-    /// `matrix` with every row scaled to unit L2 norm (`x / max(‖x‖, 1e-12)`, so zero rows stay zero).
-    static func normalizedRows(_ matrix: Matrix) -> Matrix {
-        var result = matrix
-        let width = matrix.columns
-        result.values.withUnsafeMutableBufferPointer { values in
-            for r in 0..<matrix.rows {
-                let row = values.baseAddress! + r * width
-                var squares: Double = 0
-                for j in 0..<width { squares += Double(row[j]) * Double(row[j]) }
-                let norm = max(squares.squareRoot(), 1e-12)
-                if abs(norm - 1) < 1e-7 { continue }
-                for j in 0..<width { row[j] = Float(Double(row[j]) / norm) }
-            }
-        }
-        return result
+        if let row = EmbeddingRows.firstNonFiniteRow(matrix) { throw .nonFiniteValue(row: row) }
     }
 }

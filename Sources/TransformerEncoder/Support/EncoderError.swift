@@ -12,6 +12,13 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidField(path: String, field: String, reason: String)
     /// The configuration describes a model this encoder does not implement.
     case unsupported(path: String, field: String, value: String)
+    /// `config.json`'s `model_type` is not one of the families this encoder runs (`supported`).
+    case unsupportedModelType(path: String, modelType: String, supported: [String])
+    /// A weight of the checkpoint at `path` is NaN or infinite: `tensor` names it, `index` is the first bad element.
+    case nonFiniteWeight(path: String, tensor: String, index: Int)
+    /// The forward pass produced a NaN or infinite hidden state (weights that overflow on this input):
+    /// `sequence` is its index in the batch, `position` the first such token.
+    case nonFiniteHiddenState(sequence: Int, position: Int)
     /// A problem with the checkpoint (`model.safetensors`).
     case checkpoint(SafeTensorsError)
     /// A problem with the tokenizer files.
@@ -28,6 +35,12 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .malformedJSON(path, reason): return "\(path): \(reason)"
         case let .invalidField(path, field, reason): return "\(path): field '\(field)' \(reason)"
         case let .unsupported(path, field, value): return "\(path): unsupported \(field) '\(value)'"
+        case let .unsupportedModelType(path, modelType, supported):
+            return "\(path): unsupported model_type '\(modelType)' (supported: \(supported.joined(separator: ", ")))"
+        case let .nonFiniteWeight(path, tensor, index):
+            return "\(path): tensor '\(tensor)' holds a NaN or infinite value (element \(index))"
+        case let .nonFiniteHiddenState(sequence, position):
+            return "sequence \(sequence), position \(position): the encoder's hidden state is NaN or infinite (the weights overflow on this input)"
         case let .checkpoint(error): return error.description
         case let .tokenizer(error): return error.description
         case let .invalidInput(sequence, position, reason):

@@ -22,4 +22,14 @@ public enum OpenBLAS {
     public static func setThreadCount(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
     }
+
+    /// The encoder's one level of threading, in one place: every forward pass on the BLAS backend calls this
+    /// before its first product, so OpenBLAS runs single-threaded inside the encoder's own ``WorkerPool``
+    /// threads and the two never compete for the cores. The setting is process-wide (OpenBLAS 0.3.21 has no
+    /// per-thread one): loading a model changes nothing, running one sets 1 thread. Code that wants OpenBLAS's
+    /// own threading for its products after an encoder ran (``SemanticIndex``'s GEMM uses whatever is set) calls
+    /// ``setThreadCount(_:)`` before them, as `encoder bench gemm` does.
+    static func ensureSingleThreaded() {
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+    }
 }

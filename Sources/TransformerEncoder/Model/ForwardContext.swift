@@ -1,0 +1,17 @@
+/// What every block of one forward pass needs besides its weights.
+struct ForwardContext {
+    /// Which implementation computes the matrix products.
+    let backend: ComputeBackend
+    /// Threads for the pass (the encoder's one level of threading).
+    let threads: Int
+    /// Activation memory.
+    let workspace: Workspace
+    /// Real tokens in the batch (rows of every activation buffer).
+    let tokens: Int
+    /// Row where each sequence starts; `sequenceStarts[i]..<sequenceStarts[i + 1]`, count = sequences + 1.
+    let sequenceStarts: [Int]
+    /// The additive bias on attention scores, shared by every layer (MPNet), or `nil`.
+    let attentionBias: RelativePositionBias?
+
+    var sequenceCount: Int { sequenceStarts.count - 1 }
+}
