@@ -18,42 +18,41 @@ public protocol EmbeddingBackend: Sendable {
     var defaultPromptName: String? { get }
     /// Tokenizes `text` as the model sees it: special tokens added, truncated to ``maxInputLength``.
     func tokenize(_ text: String) -> TokenizedText
+    /// Tokens a prompt occupies at the start of each sequence (for pooling that leaves the prompt out).
+    func promptLength(_ prompt: String) -> Int
     /// The id's vocabulary entry, for `/tokenize`.
     func token(forID id: Int32) -> String?
-    /// Embeds the sequences in one pass: (sequences.count, ``dimension``).
-    func forward(_ sequences: [TokenSequence]) throws(EncoderError) -> Matrix
+    /// Embeds the sequences (all starting with a prompt of `promptLength` tokens, 0 for none) in one pass:
+    /// (sequences.count, ``dimension``).
+    func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix
 }
 
-/// A ``EmbeddingBackend`` over a ``SentenceEncoder`` (a sentence-transformers model folder).
+/// A ``EmbeddingBackend`` over a ``SentenceEncoder`` (a sentence-transformers model folder: its modules,
+/// prompts and lowercasing apply as in `SentenceEncoder.encode`).
 public struct SentenceEncoderBackend: EmbeddingBackend {
     public let encoder: SentenceEncoder
     public let modelName: String
-    public let prompts: [String: String]
-    public let defaultPromptName: String?
 
     /// - Parameters:
     ///   - encoder: the loaded model.
     ///   - modelName: reported as `model`; the folder's name by default.
-    public init(encoder: SentenceEncoder, modelName: String? = nil) throws(EncoderError) {
+    public init(encoder: SentenceEncoder, modelName: String? = nil) {
         self.encoder = encoder
         self.modelName = modelName ?? encoder.folder.standardizedFileURL.lastPathComponent
-        // Prompts as the pipeline read them from config_sentence_transformers.json.
-        let prompts = encoder.configuration.prompts
-        let defaultPromptName = encoder.configuration.defaultPromptName
-        self.prompts = prompts
-        self.defaultPromptName = defaultPromptName
     }
 
     public var dimension: Int { encoder.dimension }
     public var maxInputLength: Int { encoder.maxSequenceLength }
     public var normalizes: Bool {
-        // The output is unit length when the last module is a Normalize.
         if case .normalize? = encoder.modules.steps.last { return true }
         return false
     }
+    public var prompts: [String: String] { encoder.configuration.prompts }
+    public var defaultPromptName: String? { encoder.configuration.defaultPromptName }
     public func tokenize(_ text: String) -> TokenizedText { encoder.tokenize(text) }
+    public func promptLength(_ prompt: String) -> Int { encoder.promptLength(prompt) }
     public func token(forID id: Int32) -> String? { encoder.tokenizer.token(forID: id) }
-    public func forward(_ sequences: [TokenSequence]) throws(EncoderError) -> Matrix {
-        try encoder.embed(sequences, batchSize: max(sequences.count, 1))
+    public func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix {
+        try encoder.embed(sequences, batchSize: max(sequences.count, 1), promptLength: promptLength)
     }
 }

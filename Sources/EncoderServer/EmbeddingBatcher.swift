@@ -23,6 +23,8 @@ public final class EmbeddingBatcher: Service, Sendable {
         let job: Int
         let index: Int
         let sequence: TokenSequence
+        /// Prompt tokens at the start of `sequence`; a pass holds inputs with one prompt length only.
+        let promptLength: Int
         let enqueued: ContinuousClock.Instant
     }
 
@@ -69,11 +71,12 @@ public final class EmbeddingBatcher: Service, Sendable {
         self.logger = logger
     }
 
-    /// Queues `sequences` (one request's inputs, at least one) and waits for their embeddings.
+    /// Queues `sequences` (one request's inputs, at least one, each starting with a prompt of
+    /// `promptLength` tokens) and waits for their embeddings.
     ///
     /// - Returns: (sequences.count, dimension) row-major, rows in input order, as the backend computed them.
     /// - Throws: ``APIError`` 429 when full, 503 when shutting down, 500 when the forward pass failed.
-    public func submit(_ sequences: [TokenSequence]) async throws -> [Float] {
+    public func submit(_ sequences: [TokenSequence], promptLength: Int = 0) async throws -> [Float] {
         precondition(!sequences.isEmpty, "callers reject empty requests")
         let width = backend.dimension
         return try await withCheckedThrowingContinuation { continuation in
@@ -88,7 +91,8 @@ public final class EmbeddingBatcher: Service, Sendable {
                     rows: [Float](repeating: 0, count: sequences.count * width), remaining: sequences.count,
                     continuation: continuation)
                 for (index, sequence) in sequences.enumerated() {
-                    state.queue.append(Item(job: id, index: index, sequence: sequence, enqueued: now))
+                    state.queue.append(
+                        Item(job: id, index: index, sequence: sequence, promptLength: promptLength, enqueued: now))
                 }
                 metrics.queueDepth.set(Double(state.queued))
                 metrics.inFlight.set(Double(state.jobs.count))
@@ -145,7 +149,8 @@ public final class EmbeddingBatcher: Service, Sendable {
         waiter?.resume()
     }
 
-    /// The next batch: queued inputs in order while they fit in the token budget (always at least one).
+    /// The next batch: queued inputs in order while they fit in the token budget and share the first one's
+    /// prompt length (always at least one input).
     /// Waits while the queue is empty; `nil` once draining with nothing left.
     private func nextBatch() async -> [Item]? {
         while true {
@@ -159,7 +164,9 @@ public final class EmbeddingBatcher: Service, Sendable {
                         state.head += 1
                         continue
                     }
-                    if !batch.isEmpty && tokens + item.sequence.count > maxBatchTokens { break }
+                    if let first = batch.first {
+                        if tokens + item.sequence.count > maxBatchTokens || item.promptLength != first.promptLength { break }
+                    }
                     batch.append(item)
                     tokens += item.sequence.count
                     state.head += 1
@@ -197,9 +204,10 @@ public final class EmbeddingBatcher: Service, Sendable {
         for item in batch { metrics.queueDuration.record(start - item.enqueued) }
         let backend = self.backend
         let sequences = batch.map(\.sequence)
+        let promptLength = batch[0].promptLength
         let result: Result<Matrix, any Error>
         do {
-            result = .success(try await onInferenceThread { () throws -> Matrix in try backend.forward(sequences) })
+            result = .success(try await onInferenceThread { () throws -> Matrix in try backend.forward(sequences, promptLength: promptLength) })
         } catch {
             result = .failure(error)
         }

@@ -16,7 +16,7 @@ struct Handlers: Sendable {
     /// (Matryoshka) and re-normalizes it.
     func openAIEmbeddings(_ request: Request) async throws -> Response {
         let body = try decodeBody(OpenAIEmbeddingRequest.self, from: try await collect(request))
-        let texts = try checkedTexts(body.input, field: "input")
+        var texts = try checkedTexts(body.input, field: "input")
         let base64: Bool
         switch body.encodingFormat ?? "float" {
         case "float": base64 = false
@@ -24,8 +24,11 @@ struct Handlers: Sendable {
         case let other: throw APIError.invalidField("encoding_format", "must be \"float\" or \"base64\", got \"\(other)\"")
         }
         let width = try checkedDimensions(body.dimensions)
+        // The model's default prompt applies, as in sentence-transformers' encode.
+        let prompt = try prompt(named: nil) ?? ""
+        if !prompt.isEmpty { texts = texts.map { prompt + $0 } }
         let tokenized = texts.map { backend.tokenize($0) }
-        var rows = try await server.batcher.submit(tokenized.map(Self.sequence))
+        var rows = try await server.batcher.submit(tokenized.map(Self.sequence), promptLength: backend.promptLength(prompt))
         rows = Self.reshape(rows, from: backend.dimension, to: width, normalize: backend.normalizes || width != backend.dimension)
         try Self.checkFinite(rows)
         let tokens = tokenized.reduce(0) { $0 + $1.inputIDs.count }
@@ -66,9 +69,8 @@ struct Handlers: Sendable {
                 "normalize", "false is not available: this model's pipeline ends in a Normalize module, so its raw embeddings are not exposed")
         }
         let width = try checkedDimensions(body.dimensions)
-        if let prompt = try prompt(named: body.promptName) {
-            texts = texts.map { prompt + $0 }
-        }
+        let prompt = try prompt(named: body.promptName) ?? ""
+        if !prompt.isEmpty { texts = texts.map { prompt + $0 } }
         let tokenized = texts.map { backend.tokenize($0) }
         if body.truncate != true {
             for (index, text) in tokenized.enumerated() where text.isTruncated {
@@ -76,7 +78,7 @@ struct Handlers: Sendable {
                     "input \(index) has \(text.untruncatedLength) tokens, more than the model's limit of \(backend.maxInputLength) (send \"truncate\": true to truncate it)")
             }
         }
-        var rows = try await server.batcher.submit(tokenized.map(Self.sequence))
+        var rows = try await server.batcher.submit(tokenized.map(Self.sequence), promptLength: backend.promptLength(prompt))
         rows = Self.reshape(rows, from: backend.dimension, to: width, normalize: normalize)
         try Self.checkFinite(rows)
 

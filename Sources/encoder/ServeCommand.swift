@@ -70,13 +70,12 @@ struct ServeCommand: ParsableCommand {
 
         var logger = Logger(label: "encoder.serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        let server: EmbeddingServer
-        do {
-            server = try EmbeddingServer(
-                configuration: configuration, backend: try reportingErrors { try SentenceEncoderBackend(encoder: encoder) },
-                logger: logger)
-        } catch let error as ServerConfigurationError {
-            throw CLIError(error.description)
+        let made = Result { () throws(ServerConfigurationError) -> EmbeddingServer in
+            try EmbeddingServer(configuration: configuration, backend: SentenceEncoderBackend(encoder: encoder), logger: logger)
+        }
+        guard case .success(let server) = made else {
+            if case .failure(let error) = made { throw CLIError(error.description) }
+            return
         }
         let backend = server.backend
         let application = server.makeApplication { host, port in

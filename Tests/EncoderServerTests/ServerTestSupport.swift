@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -121,7 +122,7 @@ struct TestFailure: Error, CustomStringConvertible {
 final class GatedBackend: EmbeddingBackend, @unchecked Sendable {
     let base: any EmbeddingBackend
     private let gate = DispatchSemaphore(value: 0)
-    private let passes = Mutex<[Int]>([])
+    private let passes = Mutex<[(inputs: Int, tokens: Int)]>([])
     let started = DispatchSemaphore(value: 0)
 
     init(_ base: any EmbeddingBackend) { self.base = base }
@@ -133,25 +134,48 @@ final class GatedBackend: EmbeddingBackend, @unchecked Sendable {
     var prompts: [String: String] { base.prompts }
     var defaultPromptName: String? { base.defaultPromptName }
     func tokenize(_ text: String) -> TokenizedText { base.tokenize(text) }
+    func promptLength(_ prompt: String) -> Int { base.promptLength(prompt) }
     func token(forID id: Int32) -> String? { base.token(forID: id) }
-    func forward(_ sequences: [TokenSequence]) throws(EncoderError) -> Matrix {
-        passes.withLock { $0.append(sequences.count) }
+    func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix {
+        passes.withLock { $0.append((sequences.count, sequences.reduce(0) { $0 + $1.count })) }
         started.signal()
         gate.wait()
-        return try base.forward(sequences)
+        return try base.forward(sequences, promptLength: promptLength)
     }
 
     /// Lets `count` forward passes (waiting or future) run.
     func release(_ count: Int = 1) { for _ in 0..<count { gate.signal() } }
-    /// Inputs per forward pass so far.
-    var passSizes: [Int] { passes.withLock { $0 } }
+    /// Inputs and real tokens per forward pass so far.
+    var passSizes: [(inputs: Int, tokens: Int)] { passes.withLock { $0 } }
 }
 
 /// Waits until `condition` holds, polling (for state reached through other tasks), or fails after `seconds`.
-func waitUntil(_ seconds: Double = 30, _ what: String, _ condition: () -> Bool) async throws {
+func waitUntil(
+    _ what: String, seconds: Double = 30, state: () -> String = { "" }, releasing gated: GatedBackend? = nil,
+    _ condition: () -> Bool
+) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while !condition() {
-        if Date() > deadline { throw TestFailure("timed out waiting for \(what)") }
+        if Date() > deadline {
+            gated?.release(10_000)  // let blocked requests finish so the test can end
+            throw TestFailure("timed out waiting for \(what) \(state())")
+        }
         try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// One request over a new loopback connection (the test client keeps one request per connection in flight).
+func send(
+    port: Int, _ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil, headers: HTTPFields = [:]
+) async throws -> TestClient.Response {
+    let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120)))
+    client.connect()
+    do {
+        let response = try await client.execute(TestClient.Request(path, method: method, authority: "127.0.0.1", headers: headers, body: body))
+        try await client.shutdown()
+        return response
+    } catch {
+        try? await client.shutdown()
+        throw error
     }
 }
