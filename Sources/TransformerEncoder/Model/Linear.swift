@@ -60,7 +60,10 @@ struct Linear: @unchecked Sendable {
         // Below Parallel.minimumParallelWork multiply-adds a thread hand-off costs more than the other cores give back.
         let threads = rows * outFeatures * inFeatures < Parallel.minimumParallelWork ? 1 : context.threads
         if threads == 1 || rows >= 32 * threads {
-            Parallel.forEachChunk(count: rows, threads: threads) { range in
+            // Row blocks start on multiples of 32 rows, so every row sits at the same place in OpenBLAS's
+            // row panels (16 rows at most) as in one call over all rows: the same kernel computes it, in the
+            // same order, and results do not depend on the thread count.
+            Parallel.forEachChunk(count: rows, threads: threads, alignment: 32) { range in
                 backend.gemm(
                     transposeA: .none, transposeB: .none,
                     m: range.count, n: outFeatures, k: inFeatures,

@@ -8,9 +8,10 @@ import Synchronization
 /// encoder's threads and OpenBLAS's never compete for the cores.
 enum Parallel {
     /// Runs `body` on contiguous sub-ranges of `0..<count`, at most `threads` of them at once.
-    /// Chunks are at least `minimumChunk` long, so tiny loops stay on the calling thread.
+    /// Chunks are at least `minimumChunk` long, so tiny loops stay on the calling thread, and every chunk
+    /// but the last starts and ends on a multiple of `alignment`.
     static func forEachChunk(
-        count: Int, threads: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void
+        count: Int, threads: Int, minimumChunk: Int = 1, alignment: Int = 1, _ body: (Range<Int>) -> Void
     ) {
         guard count > 0 else { return }
         let chunks = max(1, min(threads, count / max(1, minimumChunk)))
@@ -19,8 +20,9 @@ enum Parallel {
             return
         }
         WorkerPool.shared.run(chunks: chunks) { c in
-            let lower = count * c / chunks
-            let upper = count * (c + 1) / chunks
+            let step = max(1, alignment)
+            let lower = count * c / chunks / step * step
+            let upper = c + 1 == chunks ? count : count * (c + 1) / chunks / step * step
             if lower < upper { body(lower..<upper) }
         }
     }
