@@ -95,11 +95,6 @@ struct CheckpointScope {
         return tensor.pointer
     }
 
-    /// Whether the checkpoint holds `name` in this scope.
-    func contains(_ name: String) -> Bool {
-        file.tensorNames.contains(prefix + name)
-    }
-
     /// Every weight must be finite: a NaN or infinity would silently turn every output into NaN.
     /// One vectorized pass (x·0 is 0 for finite x, NaN otherwise); the index is found only on failure.
     private static func checkFinite(_ tensor: FloatTensor, file: SafeTensorsFile) throws(EncoderError) {
