@@ -27,14 +27,15 @@ struct BenchEncoderCommand: ParsableCommand {
     @Option(help: "Backend: blas, naive or both.")
     var backend: BenchBackend = .both
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Timed repetitions per workload (the median is reported).")
+    @Option(parsing: .unconditional, help: "Timed repetitions per workload (the median is reported), 1...1000.")
     var `repeat`: Int = 10
 
-    @Option(help: "Sequences the naive backend runs from a batch of more than this many.")
+    @Option(parsing: .unconditional, help: "Sequences the naive backend runs from a batch of more than this many (1...1024).")
     var naiveSequences: Int = 2
+
+    var threads: Int? { threadOptions.threads }
 
     @Flag(help: "Print JSON: one object per workload and backend (a single object when one is run).")
     var json = false
@@ -42,8 +43,8 @@ struct BenchEncoderCommand: ParsableCommand {
     enum BenchBackend: String, ExpressibleByArgument, CaseIterable { case blas, naive, both }
 
     func validate() throws {
-        guard `repeat` > 0 else { throw ValidationError("--repeat must be positive") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        try Bounds.check(`repeat`, in: 1...1000, option: "--repeat")
+        try Bounds.check(naiveSequences, in: 1...1024, option: "--naive-sequences")
         for name in workloads where EncoderWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; known: \(EncoderWorkload.all.map(\.name).joined(separator: ", "))")
         }
@@ -52,10 +53,12 @@ struct BenchEncoderCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let options = ComputeOptions(threads: threads)
+            // The token file first: its errors do not wait for the model to load.
+            let fromFile = try tokens.map(EncoderWorkload.load(path:))
             let model = try BertModel(folder: try modelOptions.folder(), options: options)
             var selected: [EncoderWorkload]
-            if let tokens {
-                selected = [try EncoderWorkload.load(path: tokens)]
+            if let fromFile {
+                selected = [fromFile]
             } else if workloads.isEmpty {
                 selected = EncoderWorkload.all
             } else {
@@ -128,19 +131,41 @@ struct EncoderWorkload {
         })
     }
 
-    /// `--tokens FILE`: one {"input_ids": [...]} (and optionally "token_type_ids") per line.
+    /// `--tokens FILE`: one {"input_ids": [...]} (and optionally "token_type_ids") per line; blank lines are
+    /// skipped but counted, so errors name the line as an editor numbers it.
     static func load(path: String) throws -> EncoderWorkload {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot be read") }
+        let reader = try InputReader(path: path, format: .lines)
         var sequences: [TokenSequence] = []
-        for (number, line) in data.split(separator: 0x0A).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let ids = object["input_ids"] as? [Int]
-            else { throw CLIError("\(path): line \(number + 1) is not an object with an integer array \"input_ids\"") }
-            let types = (object["token_type_ids"] as? [Int]).map { $0.map { Int32(clamping: $0) } }
-            sequences.append(TokenSequence(inputIDs: ids.map { Int32(clamping: $0) }, tokenTypeIDs: types))
+        while let line = try reader.next()?.text {
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            let where_ = "\(path): line \(reader.lineNumber)"
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let idValues = object["input_ids"]
+            else { throw CLIError("\(where_) is not an object with an integer array \"input_ids\"") }
+            let ids = try integers(idValues, field: "input_ids", at: where_)
+            let types = try object["token_type_ids"].map { try integers($0, field: "token_type_ids", at: where_) }
+            sequences.append(TokenSequence(inputIDs: ids, tokenTypeIDs: types))
         }
         guard !sequences.isEmpty else { throw CLIError("\(path): no sequences") }
+        guard sequences.count <= 4096 else { throw CLIError("\(path): \(sequences.count) sequences; at most 4096 are timed as one batch") }
         return EncoderWorkload(name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, sequences: sequences)
+    }
+}
+
+/// The integers of a JSON array, each in 0...Int32.max; booleans and fractions are not integers.
+private func integers(_ value: Any, field: String, at place: String) throws -> [Int32] {
+    guard let array = value as? [Any] else { throw CLIError("\(place): \"\(field)\" is not an array") }
+    let booleanType = ObjectIdentifier(type(of: NSNumber(value: true)))
+    return try array.enumerated().map { position, element in
+        guard let number = element as? NSNumber, type(of: element) != Bool.self,
+              ObjectIdentifier(type(of: element)) != booleanType
+        else { throw CLIError("\(place): \"\(field)\"[\(position)] is \(element), not an integer") }
+        let double = number.doubleValue
+        guard double.rounded() == double, double >= 0, double <= Double(Int32.max) else {
+            let shown = double.rounded() == double && abs(double) < 1e18 ? "\(Int64(double))" : "\(number)"
+            throw CLIError("\(place): \"\(field)\"[\(position)] is \(shown), outside 0...\(Int32.max)")
+        }
+        return Int32(double)
     }
 }
 

@@ -23,31 +23,36 @@ struct BenchGEMMCommand: ParsableCommand {
             naive is skipped on shapes that would take longer than --naive-budget seconds.
             """)
 
-    @Option(help: "Hidden sizes to benchmark (comma-separated).")
+    /// Bounds of `--hidden` and `--tokens`: the largest matrix, tokens × 4·hidden floats, stays within 512 MiB.
+    static let hiddenLimit = 4096
+    static let tokenLimit = 8192
+
+    @Option(help: "Hidden sizes to benchmark (comma-separated, each 1...\(Self.hiddenLimit)).")
     var hidden: String = "384,768"
 
-    @Option(help: "Token counts (GEMM rows) to benchmark (comma-separated).")
+    @Option(help: "Token counts (GEMM rows) to benchmark (comma-separated, each 1...\(Self.tokenLimit)).")
     var tokens: String = "16,64,256,1024,4096"
 
-    @Option(help: "Skip the naive backend on a shape whose estimated time exceeds this many seconds.")
+    @Option(parsing: .unconditional, help: "Skip the naive backend on a shape whose estimated time exceeds this many seconds (0...3600).")
     var naiveBudget: Double = 3
 
-    @Option(help: "Timed repetitions per shape and backend (the median is reported).")
+    @Option(parsing: .unconditional, help: "Timed repetitions per shape and backend (the median is reported), 1...1000.")
     var `repeat`: Int = 5
 
     @Flag(help: "Print a JSON array instead of a table.")
     var json = false
 
     func validate() throws {
-        guard `repeat` > 0 else { throw ValidationError("--repeat must be positive") }
-        guard naiveBudget >= 0 else { throw ValidationError("--naive-budget must not be negative") }
-        _ = try parseList(hidden, name: "--hidden")
-        _ = try parseList(tokens, name: "--tokens")
+        try Bounds.check(`repeat`, in: 1...1000, option: "--repeat")
+        guard naiveBudget.isFinite else { throw ValidationError("--naive-budget must be a number of seconds, got \(naiveBudget)") }
+        try Bounds.check(naiveBudget, in: 0...3600, option: "--naive-budget")
+        _ = try parseList(hidden, name: "--hidden", limit: Self.hiddenLimit)
+        _ = try parseList(tokens, name: "--tokens", limit: Self.tokenLimit)
     }
 
     func run() throws {
-        let hiddenSizes = try parseList(hidden, name: "--hidden")
-        let tokenCounts = try parseList(tokens, name: "--tokens")
+        let hiddenSizes = try parseList(hidden, name: "--hidden", limit: Self.hiddenLimit)
+        let tokenCounts = try parseList(tokens, name: "--tokens", limit: Self.tokenLimit)
         var shapes: [GEMMBenchmark.Shape] = []
         for h in hiddenSizes {
             for m in tokenCounts {
@@ -87,10 +92,10 @@ struct BenchGEMMCommand: ParsableCommand {
         }
     }
 
-    private func parseList(_ text: String, name: String) throws -> [Int] {
+    private func parseList(_ text: String, name: String, limit: Int) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("\(name) takes positive integers separated by commas, got '\(text)'")
+        guard !values.isEmpty, values.count <= 64, values.allSatisfy({ (1...limit).contains($0 ?? 0) }) else {
+            throw ValidationError("\(name) takes up to 64 integers in 1...\(limit) separated by commas, got '\(text)'")
         }
         return values.map { $0! }
     }

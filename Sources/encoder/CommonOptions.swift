@@ -2,6 +2,11 @@ import ArgumentParser
 import Foundation
 import TransformerEncoder
 
+/// The version `encoder --version` prints.
+enum EncoderVersion {
+    static let current = "0.5.0"
+}
+
 /// Options shared by the subcommands that load a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
@@ -23,18 +28,73 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
+/// `--threads`, shared by every subcommand that runs the encoder or a threaded search.
+struct ThreadOptions: ParsableArguments {
+    /// Upper bound of `--threads`: more threads than this only multiplies per-thread buffers (attention scores,
+    /// top-k selections) without any speed to gain on a real machine.
+    static let limit = 256
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Threads, 1...\(limit) (default: all cores).", valueName: "n"))
+    var threads: Int?
+
+    func validate() throws {
+        if let threads { try Bounds.check(threads, in: 1...Self.limit, option: "--threads") }
+    }
+}
+
+/// `--batch-size`, shared by every subcommand that embeds texts.
+struct BatchOptions: ParsableArguments {
+    /// Upper bound of `--batch-size`: 1024 sequences of 512 tokens already need gigabytes of activations.
+    static let limit = 1024
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sequences per forward pass, 1...\(limit).", valueName: "n"))
+    var batchSize: Int = 32
+
+    func validate() throws {
+        try Bounds.check(batchSize, in: 1...Self.limit, option: "--batch-size")
+    }
+}
+
+/// Range checks for numeric options, as usage errors (exit 64) naming the option, the range and the value.
+enum Bounds {
+    static func check<T: Comparable & CustomStringConvertible>(_ value: T, in range: ClosedRange<T>, option: String) throws {
+        guard range.contains(value) else {
+            throw ValidationError("\(option) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+    }
+}
+
 /// Options shared by the subcommands that read texts.
 struct InputOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Input file, or - for standard input.", valueName: "file"))
     var input: String = "-"
 
-    @Option(name: .long, help: "Input format: lines (one text per line) or jsonl (one JSON string per line).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Input format: lines (one text per line) or jsonl (one JSON string, or one object with a text field, per line).",
+        discussion: #"jsonl objects look like {"id": 7, "text": "…"}: the id (any JSON scalar) is copied to the output line."#))
     var inputFormat: InputFormat = .lines
+
+    @Option(name: .long, help: ArgumentHelp("With --input-format jsonl: the key of an object's text.", valueName: "key"))
+    var textField: String = "text"
+
+    @Option(name: .long, help: ArgumentHelp("With --input-format jsonl: the key of an object's id.", valueName: "key"))
+    var idField: String = "id"
+
+    func validate() throws {
+        guard !textField.isEmpty, !idField.isEmpty else { throw ValidationError("--text-field and --id-field must not be empty") }
+        guard textField != idField else { throw ValidationError("--text-field and --id-field must differ, both are '\(textField)'") }
+    }
+
+    func reader() throws -> InputReader {
+        switch inputFormat {
+        case .lines: return try InputReader(path: input, format: .lines)
+        case .jsonl: return try InputReader(path: input, format: .jsonl(textField: textField, idField: idField))
+        }
+    }
 }
 
 enum InputFormat: String, ExpressibleByArgument, CaseIterable {
     case lines, jsonl
-    var readerFormat: InputReader.Format { self == .lines ? .lines : .jsonl }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -49,10 +109,16 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Writes to standard error.
+/// Writes to standard error with write(2): a closed or broken stderr loses the text, it never crashes.
 enum StandardError {
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+        }
+        bytes.removeAll()
     }
 
     static var isTerminal: Bool { isatty(2) != 0 }
@@ -67,6 +133,8 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let error as CLIError {
         throw error
     } catch let error as InputReader.Failure {
+        throw CLIError("\(error.description)")
+    } catch let error as OutputFailure {
         throw CLIError("\(error.description)")
     }
 }

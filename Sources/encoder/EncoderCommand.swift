@@ -6,5 +6,6 @@ struct EncoderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encoder",
         abstract: "BLAS-accelerated BERT encoder: sentence embeddings, tokenization and benchmarks.",
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, BenchCommand.self, SearchCommand.self])
+        version: EncoderVersion.current,
+        subcommands: [EmbedCommand.self, TokenizeCommand.self, BenchCommand.self, SearchCommand.self, ServeCommand.self])
 }

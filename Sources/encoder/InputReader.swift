@@ -1,87 +1,238 @@
 import Foundation
 
+/// One input: its text and, for a keyed `jsonl` record, its id as the raw JSON text of a scalar.
+struct InputRecord {
+    let text: String
+    /// The id exactly as written in the input (`7`, `"doc-7"`, `1e400`, `null`), copied unchanged to the output.
+    let id: String?
+}
+
 /// Reads inputs one at a time from a file or standard input without holding the whole file:
-/// `lines` (one text per line) or `jsonl` (one JSON string per line, so texts may hold newlines or be empty).
+/// `lines` (one text per line) or `jsonl` (per line, a JSON string or an object with a text field and an
+/// optional id field, so texts may hold newlines or be empty).
 ///
 /// Invalid UTF-8 is replaced by U+FFFD with a warning on stderr naming the line (the tokenizer then drops
 /// U+FFFD, as Hugging Face's does). A trailing "\r" (Windows line ends) is removed in `lines` format.
+/// Reads go through read(2): a read error (a directory on stdin, a closed stdin, EIO) is a ``Failure``.
 final class InputReader {
-    enum Format: String, CaseIterable { case lines, jsonl }
+    enum Format {
+        case lines
+        case jsonl(textField: String, idField: String)
+    }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    private let handle: FileHandle
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
     private let format: Format
-    private let name: String
-    private var buffer = Data()
+    let name: String
+    private var buffer: [UInt8] = []
+    private var start = 0
     private var searchFrom = 0
     private var atEnd = false
+    private var block = [UInt8](repeating: 0, count: 1 << 20)
     /// 1-based number of the last line returned.
     private(set) var lineNumber = 0
 
     init(path: String?, format: Format) throws {
         self.format = format
         if let path, path != "-" {
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw Failure(description: "\(path): cannot open for reading")
-            }
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw Failure(description: "\(path): is a directory")
-            }
-            self.handle = handle
-            self.name = path
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Failure(description: "\(path): cannot open for reading (\(String(cString: strerror(errno))))") }
+            descriptor = fd
+            ownsDescriptor = true
+            name = path
         } else {
-            self.handle = FileHandle.standardInput
-            self.name = "<stdin>"
+            descriptor = 0
+            ownsDescriptor = false
+            name = "<stdin>"
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let reason = errno == EBADF ? "it is closed" : String(cString: strerror(errno))
+            throw Failure(description: "\(name): cannot read (\(reason))")
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            if ownsDescriptor { close(descriptor) }
+            throw Failure(description: "\(name): is a directory")
         }
     }
 
-    /// The next input, or `nil` at the end. Throws for a `jsonl` line that is not a JSON string.
-    func next() throws -> String? {
-        guard let raw = nextLine() else { return nil }
+    deinit { if ownsDescriptor { close(descriptor) } }
+
+    /// The device and inode of the input when it is a regular file (to refuse writing over it).
+    var fileIdentity: FileIdentity? { FileIdentity(descriptor: descriptor) }
+
+    /// The next input, or `nil` at the end. Throws for a read error and for a bad `jsonl` line.
+    func next() throws -> InputRecord? {
+        guard var raw = try nextLine() else { return nil }
         lineNumber += 1
         switch format {
         case .lines:
-            var line = raw
-            if line.last == 0x0D { line.removeLast() }
-            return decode(line)
-        case .jsonl:
-            guard let value = try? JSONSerialization.jsonObject(with: raw, options: [.fragmentsAllowed]),
-                  let text = value as? String
-            else {
-                throw Failure(description: "\(name): line \(lineNumber) is not a JSON string (input-format jsonl expects one per line)")
+            if raw.last == 0x0D { raw.removeLast() }
+            return InputRecord(text: decode(raw), id: nil)
+        case let .jsonl(textField, idField):
+            do {
+                return try KeyedRecord.parse(raw, textField: textField, idField: idField)
+            } catch let error as KeyedRecord.Problem {
+                throw Failure(description: "\(name): line \(lineNumber): \(error.description)")
             }
-            return text
         }
     }
 
-    private func decode(_ bytes: Data) -> String {
-        if let text = String(data: bytes, encoding: .utf8) { return text }
-        FileHandle.standardError.write(Data("warning: \(name): line \(lineNumber) is not valid UTF-8; invalid bytes replaced by U+FFFD\n".utf8))
+    private func decode(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        StandardError.write("warning: \(name): line \(lineNumber) is not valid UTF-8; invalid bytes replaced by U+FFFD\n")
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The bytes up to the next "\n" (excluded); the last line may lack one. An empty final chunk after
     /// a trailing newline is not an input.
-    private func nextLine() -> Data? {
+    private func nextLine() throws -> [UInt8]? {
         while true {
-            if let newline = buffer[buffer.startIndex.advanced(by: searchFrom)...].firstIndex(of: 0x0A) {
-                let line = buffer[buffer.startIndex..<newline]
-                buffer = Data(buffer[(newline + 1)...])
-                searchFrom = 0
-                return Data(line)
+            if let newline = buffer[searchFrom...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                searchFrom = start
+                return line
             }
             if atEnd {
-                guard !buffer.isEmpty else { return nil }
-                defer { buffer = Data(); searchFrom = 0 }
-                return buffer
+                guard start < buffer.count else { return nil }
+                defer { buffer.removeAll(); start = 0; searchFrom = 0 }
+                return Array(buffer[start...])
+            }
+            // Drop consumed bytes before reading more, so the buffer holds at most one line plus one block.
+            if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
             }
             searchFrom = buffer.count
-            let chunk = handle.readData(ofLength: 1 << 20)
-            if chunk.isEmpty { atEnd = true } else { buffer.append(chunk) }
+            let count = try readBlock()
+            if count == 0 { atEnd = true } else { buffer.append(contentsOf: block[0..<count]) }
         }
+    }
+
+    private func readBlock() throws -> Int {
+        while true {
+            let n = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            let reason = errno == EBADF ? "it is closed" : String(cString: strerror(errno))
+            throw Failure(description: "\(name): cannot read after line \(lineNumber) (\(reason))")
+        }
+    }
+}
+
+/// A `jsonl` input line: a JSON string, or an object with a string text field and an optional scalar id field.
+enum KeyedRecord {
+    struct Problem: Error, CustomStringConvertible { let description: String }
+
+    static func parse(_ line: [UInt8], textField: String, idField: String) throws -> InputRecord {
+        let value: Any
+        do {
+            value = try JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
+        } catch {
+            throw Problem(description: #"not JSON (input-format jsonl expects a JSON string or an object {"\#(idField)": …, "\#(textField)": "…"} per line)"#)
+        }
+        if let text = value as? String { return InputRecord(text: text, id: nil) }
+        guard value is [String: Any] else {
+            throw Problem(description: #"not a JSON string or object (input-format jsonl expects a JSON string or an object {"\#(idField)": …, "\#(textField)": "…"} per line)"#)
+        }
+        // Raw members, so the id is copied byte for byte and duplicate keys are caught.
+        let members = try RawJSONObject.members(line)
+        var text: String?, id: String?
+        for (key, raw) in members {
+            if key == textField {
+                guard text == nil else { throw Problem(description: "duplicate key \"\(key)\"") }
+                guard let value = try? JSONSerialization.jsonObject(with: Data(raw), options: [.fragmentsAllowed]) as? String else {
+                    throw Problem(description: "\"\(textField)\" is not a string")
+                }
+                text = value
+            } else if key == idField {
+                guard id == nil else { throw Problem(description: "duplicate key \"\(key)\"") }
+                guard let first = raw.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[") else {
+                    throw Problem(description: "\"\(idField)\" is not a JSON scalar (string, number, true, false or null)")
+                }
+                id = String(decoding: raw, as: UTF8.self)
+            }
+        }
+        guard let text else { throw Problem(description: "the object has no \"\(textField)\" field") }
+        return InputRecord(text: text, id: id)
+    }
+}
+
+/// The top-level members of a JSON object already known to be valid, as (decoded key, raw value bytes).
+enum RawJSONObject {
+    static func members(_ bytes: [UInt8]) throws -> [(String, ArraySlice<UInt8>)] {
+        var i = 0
+        func skipSpace() { while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 } }
+        /// Index just past the string starting at `i` (a quote).
+        func endOfString(_ from: Int) -> Int {
+            var j = from + 1
+            while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+            return j + 1
+        }
+        /// Index just past the value starting at `i`.
+        func endOfValue(_ from: Int) -> Int {
+            var j = from, depth = 0
+            while j < bytes.count {
+                switch bytes[j] {
+                case UInt8(ascii: "\""): j = endOfString(j); if depth == 0 { return j }; continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    if depth == 0 { return j }
+                    depth -= 1
+                    if depth == 0 { return j + 1 }
+                case UInt8(ascii: ","): if depth == 0 { return j }
+                case 0x20, 0x09, 0x0A, 0x0D: if depth == 0 { return j }
+                default: break
+                }
+                j += 1
+            }
+            return j
+        }
+        var members: [(String, ArraySlice<UInt8>)] = []
+        skipSpace()
+        i += 1  // "{"
+        while true {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { break }  // "}" of an empty object
+            let keyEnd = endOfString(i)
+            let key = (try? JSONSerialization.jsonObject(with: Data(bytes[i..<keyEnd]), options: [.fragmentsAllowed]) as? String) ?? ""
+            i = keyEnd
+            skipSpace()
+            i += 1  // ":"
+            skipSpace()
+            let valueEnd = endOfValue(i)
+            members.append((key, bytes[i..<valueEnd]))
+            i = valueEnd
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ",") else { break }
+            i += 1
+        }
+        return members
+    }
+}
+
+/// A regular file's device and inode.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(descriptor: Int32) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// The file at `path` (symlinks followed), if it exists and is a regular file.
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }

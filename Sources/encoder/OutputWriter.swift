@@ -1,47 +1,57 @@
 import Foundation
 
-/// Writes results to a file or standard output, whole lines only: each record is written with one
-/// `write`, so output cut short by a failure never ends in half a line.
+/// Writes records (whole lines, or npy rows) to an ``OutputDestination``, counting how many reached it whole:
+/// each `write` carries whole records, and after a failed write the count of records written in full is known,
+/// so the error can say it and a private file can be cut back to whole records.
 final class OutputWriter {
-    let handle: FileHandle
-    let path: String?
-    private var pending = Data()
+    let destination: OutputDestination
+    private var pending: [UInt8] = []
+    /// End offsets (in `pending`) of the records queued.
+    private var recordEnds: [Int] = []
+    /// Records and bytes that reached the destination whole (after a header, when there is one).
+    private(set) var recordsWritten = 0
+    private(set) var bytesWritten = 0
 
-    init(path: String?) throws {
-        if let path, path != "-" {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path)
-            else {
-                throw InputReader.Failure(description: "\(path): cannot open for writing")
-            }
-            self.handle = handle
-            self.path = path
-        } else {
-            self.handle = FileHandle.standardOutput
-            self.path = nil
-        }
+    init(destination: OutputDestination) {
+        self.destination = destination
+        pending.reserveCapacity(1 << 17)
     }
+
+    var name: String { destination.name }
 
     /// Queues one record (a complete line, "\n" included).
     func append(_ record: String) throws {
         pending.append(contentsOf: record.utf8)
+        recordEnds.append(pending.count)
         if pending.count >= 1 << 16 { try flush() }
     }
 
-    /// Writes what is queued. Throws when the output cannot take it (a full disk, a closed pipe).
-    func flush() throws {
-        guard !pending.isEmpty else { return }
-        try write(pending)
-        pending.removeAll(keepingCapacity: true)
+    /// Queues one record of raw bytes.
+    func append(bytes: UnsafeRawBufferPointer) throws {
+        pending.append(contentsOf: bytes)
+        recordEnds.append(pending.count)
+        if pending.count >= 1 << 16 { try flush() }
     }
 
-    /// Writes `data` now, turning a failed write into an error that names the output.
-    func write(_ data: Data) throws {
-        do {
-            try handle.write(contentsOf: data)
-        } catch {
-            throw InputReader.Failure(description: "\(path ?? "<stdout>"): cannot write output (\(error.localizedDescription))")
+    /// Writes what is queued. Throws when the output cannot take it (a full disk, a closed pipe), after counting
+    /// the records that were written in full.
+    func flush() throws {
+        guard !pending.isEmpty else { return }
+        let (written, error) = pending.withUnsafeBytes { destination.write($0) }
+        let whole = recordEnds.prefix { $0 <= written }
+        recordsWritten += whole.count
+        bytesWritten += whole.last ?? 0
+        pending.removeAll(keepingCapacity: true)
+        recordEnds.removeAll(keepingCapacity: true)
+        if let error {
+            throw OutputFailure(description: "\(name): cannot write output (\(String(cString: strerror(error))))")
         }
+    }
+
+    /// Writes bytes that are not a record (a header) now.
+    func writeHeader(_ bytes: [UInt8]) throws {
+        let (_, error) = bytes.withUnsafeBytes { destination.write($0) }
+        if let error { throw OutputFailure(description: "\(name): cannot write output (\(String(cString: strerror(error))))") }
     }
 
     /// A float as JSON: the shortest text that reads back as the same `Float`.
@@ -60,52 +70,63 @@ final class OutputWriter {
 
 /// A NumPy `.npy` file (format 1.0) of float32, shape (rows, columns), little-endian, C order.
 ///
-/// Rows stream to the file as they come; the header's row count is rewritten at the end, which needs a
-/// seekable file. On standard output (not seekable) rows are held until the end instead.
+/// To a private file (a regular `--output`), rows stream as they come and the header's row count is rewritten
+/// at the end, so the header always states the rows that follow it. To a stream (stdout, a FIFO, a device),
+/// which cannot seek back, the rows are held in memory and written, header first, only when the run succeeds:
+/// a failed run writes nothing rather than a header that lies about the row count (the price: rows × columns
+/// × 4 bytes of memory, e.g. 1.5 GB for a million 384-dimensional rows).
 final class NPYWriter {
     private let output: OutputWriter
     private let columns: Int
-    private var rows = 0
-    private let seekable: Bool
-    private var held = Data()
+    private var heldRows = 0
+    private var held: [UInt8] = []
     /// Header length, fixed so the shape can be rewritten in place (a multiple of 64 bytes).
-    private static let headerLength = 128
+    static let headerLength = 128
 
     init(output: OutputWriter, columns: Int) throws {
         self.output = output
         self.columns = columns
-        self.seekable = output.path != nil
-        if seekable { try output.write(Self.header(rows: 0, columns: columns)) }
+        if output.destination.isPrivateFile { try output.writeHeader(Self.header(rows: 0, columns: columns)) }
     }
 
-    static func header(rows: Int, columns: Int) -> Data {
+    static func header(rows: Int, columns: Int) -> [UInt8] {
         var text = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows), \(columns)), }"
         let prefix = 10  // magic (6) + version (2) + header length (2)
         text += String(repeating: " ", count: headerLength - prefix - text.utf8.count - 1) + "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
         let length = UInt16(text.utf8.count)
-        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-        data.append(contentsOf: text.utf8)
-        return data
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(text.utf8)
     }
 
     /// Appends one row of `columns` floats.
     func append(_ row: ArraySlice<Float>) throws {
-        var data = Data(capacity: row.count * 4)
-        for value in row { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        if seekable { try output.write(data) } else { held.append(data) }
-        rows += 1
+        var little = row.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+        if output.destination.isPrivateFile {
+            try little.withUnsafeBytes { try output.append(bytes: $0) }
+        } else {
+            little.withUnsafeBytes { held.append(contentsOf: $0) }
+            heldRows += 1
+        }
+        little.removeAll()
     }
 
-    /// Writes the final header (or, on stdout, everything).
+    /// Rows that are in the file whole (private file) or held (stream).
+    var rows: Int { output.destination.isPrivateFile ? output.recordsWritten : heldRows }
+
+    /// Writes the final header (or, to a stream, everything).
     func finish() throws {
-        if seekable {
-            try output.handle.seek(toOffset: 0)
-            try output.write(Self.header(rows: rows, columns: columns))
-            try output.handle.seekToEnd()
+        if output.destination.isPrivateFile {
+            try output.flush()
+            try output.destination.write(Self.header(rows: output.recordsWritten, columns: columns), at: 0)
         } else {
-            try output.write(Self.header(rows: rows, columns: columns))
-            try output.write(held)
+            try output.writeHeader(Self.header(rows: heldRows, columns: columns) + held)
         }
+    }
+
+    /// After a failure, to a private file: make the header state the whole rows written so far, and return the
+    /// byte count to keep (header + whole rows). Returns nil for a stream (nothing was written to it).
+    func settleAfterFailure() -> Int? {
+        guard output.destination.isPrivateFile else { return nil }
+        try? output.destination.write(Self.header(rows: output.recordsWritten, columns: columns), at: 0)
+        return Self.headerLength + output.bytesWritten
     }
 }

@@ -30,16 +30,14 @@ struct SearchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("File of queries, one per line (in addition to the QUERY arguments).", valueName: "file"))
     var queries: String?
 
-    @Option(name: .customLong("top"), help: ArgumentHelp("Hits per query.", valueName: "k"))
+    @Option(name: .customLong("top"), parsing: .unconditional, help: ArgumentHelp("Hits per query, 1...\(Self.topLimit).", valueName: "k"))
     var top: Int = 10
 
-    @Option(help: "Sequences per forward pass.")
-    var batchSize: Int = 32
+    @OptionGroup var batchOptions: BatchOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
-
-    @Option(help: ArgumentHelp("Search in the top D principal components of the corpus embeddings.", valueName: "d"))
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Search in the top D principal components of the corpus embeddings, 1...\(Self.dimensionLimit).", valueName: "d"))
     var reduceDimensions: Int?
 
     @Flag(help: "With --reduce-dimensions or --evaluate-reduction: subtract the corpus mean before projecting.")
@@ -56,11 +54,24 @@ struct SearchCommand: ParsableCommand {
         valueName: "d,…"))
     var evaluateReduction: String?
 
-    @Option(help: "With --evaluate-reduction: timed repetitions of each search (the median is reported).")
+    @Option(parsing: .unconditional, help: "With --evaluate-reduction: timed repetitions of each search (the median is reported), 1...1000.")
     var `repeat`: Int = 5
 
     @Argument(help: "Queries.")
     var texts: [String] = []
+
+    static let topLimit = 10_000
+    static let dimensionLimit = 65_536
+
+    var threads: Int? { threadOptions.threads }
+    var batchSize: Int { batchOptions.batchSize }
+
+    func validate() throws {
+        try Bounds.check(top, in: 1...Self.topLimit, option: "--top")
+        if let reduceDimensions { try Bounds.check(reduceDimensions, in: 1...Self.dimensionLimit, option: "--reduce-dimensions") }
+        try Bounds.check(`repeat`, in: 1...1000, option: "--repeat")
+        if let evaluateReduction { _ = try Self.parseDimensions(evaluateReduction) }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -73,14 +84,7 @@ struct SearchCommand: ParsableCommand {
     }
 
     private func search() throws {
-        guard top > 0 else { throw CLIError("--top must be positive, got \(top)") }
-        guard batchSize > 0 else { throw CLIError("--batch-size must be positive, got \(batchSize)") }
-        if let threads, threads <= 0 { throw CLIError("--threads must be positive, got \(threads)") }
-        if let reduceDimensions, reduceDimensions <= 0 {
-            throw CLIError("--reduce-dimensions must be positive, got \(reduceDimensions)")
-        }
-        guard `repeat` > 0 else { throw CLIError("--repeat must be positive, got \(`repeat`)") }
-        let evaluated = try evaluateReduction.map(parseDimensions)
+        let evaluated = try evaluateReduction.map(Self.parseDimensions)
 
         // Read everything before loading the model, so that input errors come first.
         let (corpusTexts, corpusLines) = try readLines(corpus, skipBlank: true)
@@ -121,7 +125,7 @@ struct SearchCommand: ParsableCommand {
             index = try SemanticIndex(embeddings: corpusEmbeddings)
         }
         let results = try index.search(queries: queryEmbeddings, top: top, threads: threads)
-        let writer = try OutputWriter(path: nil)
+        let writer = OutputWriter(destination: try OutputDestination(path: nil))
         for (q, hits) in results.enumerated() {
             if json {
                 let items = hits.map {
@@ -174,14 +178,16 @@ struct SearchCommand: ParsableCommand {
 
     /// The lines of `path` (blank ones skipped when asked) and their 0-based line numbers.
     private func readLines(_ path: String, skipBlank: Bool) throws -> (texts: [String], lines: [Int]) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("\(path): no such file")
         }
         let reader = try InputReader(path: path, format: .lines)
+        if let identity = reader.fileIdentity, FileIdentity(descriptor: 1) == identity {
+            throw CLIError("<stdout>: is the file \(path); refusing to write over it")
+        }
         var texts: [String] = [], lines: [Int] = []
         var number = 0
-        while let text = try reader.next() {
+        while let text = try reader.next()?.text {
             defer { number += 1 }
             if skipBlank, text.allSatisfy(\.isWhitespace) { continue }
             texts.append(text)
@@ -190,10 +196,10 @@ struct SearchCommand: ParsableCommand {
         return (texts, lines)
     }
 
-    private func parseDimensions(_ text: String) throws -> [Int] {
+    private static func parseDimensions(_ text: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw CLIError("--evaluate-reduction takes positive integers separated by commas, got '\(text)'")
+        guard !values.isEmpty, values.count <= 64, values.allSatisfy({ (1...dimensionLimit).contains($0 ?? 0) }) else {
+            throw ValidationError("--evaluate-reduction takes up to 64 integers in 1...\(dimensionLimit) separated by commas, got '\(text)'")
         }
         return values.map { $0! }
     }

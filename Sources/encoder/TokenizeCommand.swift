@@ -15,14 +15,14 @@ struct TokenizeCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
 
-    @Option(help: "Truncate to this many tokens, [CLS] and [SEP] included.")
+    @Option(parsing: .unconditional, help: "Truncate to this many tokens, [CLS] and [SEP] included (2...1048576).")
     var maxLength: Int?
 
     @Argument(help: "Texts to tokenize (instead of --input).")
     var texts: [String] = []
 
     func validate() throws {
-        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if let maxLength { try Bounds.check(maxLength, in: 2...1 << 20, option: "--max-length") }
     }
 
     func run() throws {
@@ -34,16 +34,15 @@ struct TokenizeCommand: ParsableCommand {
             } catch {
                 throw EncoderError.tokenizer(error)
             }
-            let writer = try OutputWriter(path: nil)
-            let reader: InputReader? = texts.isEmpty
-                ? try InputReader(path: inputOptions.input, format: inputOptions.inputFormat.readerFormat) : nil
+            let reader: InputReader? = texts.isEmpty ? try inputOptions.reader() : nil
+            let writer = OutputWriter(destination: try OutputDestination(path: nil))
             var pendingArguments = texts[...]
             var index = 0
             var truncated = 0
             defer { try? writer.flush() }
             while true {
                 let next: String?
-                if let reader { next = try reader.next() } else { next = pendingArguments.popFirst() }
+                if let reader { next = try reader.next()?.text } else { next = pendingArguments.popFirst() }
                 guard let text = next else { break }
                 let encoded = tokenizer.encode(text, maxLength: maxLength)
                 if encoded.isTruncated { truncated += 1 }

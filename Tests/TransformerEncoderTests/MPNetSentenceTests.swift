@@ -31,6 +31,27 @@ final class MPNetSentenceTests: XCTestCase {
         throw XCTSkip("all-mpnet-base-v2 missing at \(folder.path): run Scripts/setup --with-mpnet")
     }
 
+    /// From sentence-transformers' own token ids: the encoder's output through the folder's modules (mean
+    /// pooling, Normalize), independent of the tokenizer.
+    func testEmbeddingsFromTokenIDsMatchSentenceTransformers() throws {
+        let folder = try Self.modelFolder()
+        let model = try EncoderModel(folder: folder)
+        let modules = try SentenceModules(modelFolder: folder, hiddenSize: model.configuration.hiddenSize)
+        XCTAssertEqual(modules.pooling, .mean)
+        XCTAssertEqual(modules.dimension, 768)
+        let references = try Self.references()
+        var worst: Float = 0
+        for start in stride(from: 0, to: references.count, by: 8) {
+            let batch = references[start..<min(start + 8, references.count)]
+            let embeddings = try modules.embed(batch.map { TokenSequence(inputIDs: $0.input_ids) }, model: model)
+            for (row, reference) in batch.enumerated() {
+                for j in 0..<768 { worst = max(worst, abs(embeddings[row, j] - reference.embedding[j])) }
+            }
+        }
+        print("all-mpnet-base-v2, 31 texts from token ids: max |difference| to sentence-transformers \(worst)")
+        XCTAssertLessThan(worst, 1e-5)
+    }
+
     func testEmbeddingsFromTextMatchSentenceTransformers() throws {
         let encoder = try SentenceEncoder(modelFolder: try Self.modelFolder())
         XCTAssertEqual(encoder.dimension, 768)

@@ -12,8 +12,8 @@ import Tokenizers
 ///
 /// A `SentenceEncoder` is immutable and `Sendable`: load it once and share it between tasks.
 public final class SentenceEncoder: Sendable {
-    /// The encoder.
-    public let model: BertModel
+    /// The encoder (any supported family).
+    public let model: EncoderModel
     /// The tokenizer from `tokenizer.json` (or `vocab.txt`).
     public let tokenizer: any TextTokenizer
     /// Pooling, Dense and Normalize modules from `modules.json`.
@@ -21,8 +21,8 @@ public final class SentenceEncoder: Sendable {
     /// Truncation length, lowercasing and prompts from the sentence-transformers files.
     public let configuration: SentenceTransformerConfiguration
     /// Inputs are truncated to this many tokens, special tokens included: `max_seq_length` from
-    /// `sentence_bert_config.json` (else `model_max_length` from `tokenizer_config.json`), at most
-    /// `max_position_embeddings`.
+    /// `sentence_bert_config.json` (else `model_max_length` from `tokenizer_config.json`), at most the
+    /// positions the model can use (``EncoderConfiguration/maxSequenceLength``).
     public let maxSequenceLength: Int
     /// The model folder.
     public let folder: URL
@@ -49,7 +49,7 @@ public final class SentenceEncoder: Sendable {
         folder = modelFolder
         let transformerFolder = try SentenceModules.transformerFolder(in: modelFolder)
         try ModelFolder.requireFolder(transformerFolder)
-        model = try BertModel(folder: transformerFolder, options: options)
+        model = try EncoderModel(folder: transformerFolder, options: options)
         do {
             tokenizer = try TokenizerLoader.load(modelFolder: transformerFolder)
         } catch {
@@ -58,7 +58,7 @@ public final class SentenceEncoder: Sendable {
         let hiddenSize = model.configuration.hiddenSize
         modules = try SentenceModules(modelFolder: modelFolder, hiddenSize: hiddenSize)
         configuration = try SentenceTransformerConfiguration(modelFolder: modelFolder, transformerFolder: transformerFolder)
-        let limit = model.configuration.maxPositionEmbeddings
+        let limit = model.configuration.maxSequenceLength
         maxSequenceLength = min(limit, configuration.maxSequenceLength ?? limit)
         guard tokenizer.vocabularySize <= model.configuration.vocabSize else {
             throw .invalidField(
@@ -165,10 +165,14 @@ public final class SentenceEncoder: Sendable {
     /// modules, sorted by length into batches and returned in input order.
     ///
     /// - Parameters:
+    ///   - sequences: token ids with special tokens (and the prompt's tokens, if any).
+    ///   - batchSize: sequences per forward pass.
+    ///   - options: backend and threads; the model's defaults when `nil`.
     ///   - promptLength: tokens at the start of every sequence that belong to the prompt (see ``promptLength(_:)``);
     ///     used only by `include_prompt: false` pooling.
     ///   - truncateDimension: keep the first N values of each row; `nil` keeps all ``dimension``.
     ///   - normalize: scale each row to unit length after truncation.
+    ///   - progress: called after each batch with the number of sequences done so far.
     /// - Returns: (sequences.count, `truncateDimension ?? dimension`).
     public func embed(
         _ sequences: [TokenSequence], batchSize: Int = 32, options: ComputeOptions? = nil,
@@ -191,6 +195,8 @@ public final class SentenceEncoder: Sendable {
             } catch let EncoderError.invalidInput(sequence, position, reason) {
                 // Name the caller's index, not the position inside the sorted batch.
                 throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
+            } catch let EncoderError.nonFiniteHiddenState(sequence, position) {
+                throw .nonFiniteHiddenState(sequence: indices[indices.startIndex + sequence], position: position)
             }
             let pooled = modules.embed(output, promptLength: promptLength, options: options)
             if let row = EmbeddingRows.firstNonFiniteRow(pooled) {
