@@ -132,7 +132,7 @@ struct JSONReader {
         case .number(let json)?:
             let number = json.doubleValue
             guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
-                throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(JSONReader.describe(.number(json)))")
+                throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(json)")
             }
             return Int(number)
         case nil: throw error(.missingField, field, "missing")
@@ -156,10 +156,7 @@ struct JSONReader {
     /// A value as a reader sees it in a message: `30521`, `1.5`, `"text"`, `an object`.
     static func describe(_ value: JSONValue) -> String {
         switch value {
-        case .number(let json):
-            let number = json.doubleValue
-            if number.rounded() == number, abs(number) < 1e15 { return String(Int64(number)) }
-            return String(number)
+        case .number(let number): return number.description
         case .string(let string): return "\"\(string.prefix(80))\""
         case .bool(let bool): return String(bool)
         default: return value.typeName
