@@ -84,14 +84,22 @@ struct EmbedCommand: ParsableCommand {
                     do {
                         batch = try embeddingOptions.encode(encoder, chunk.map(\.text), batchSize: batchSize)
                     } catch let EncoderError.invalidInput(sequence, _, reason) {
-                        // Keep the inputs before the failing one: encode them again without it.
-                        let good = Array(chunk.prefix(sequence))
-                        if !good.isEmpty {
-                            try write(try embeddingOptions.encode(encoder, good.map(\.text), batchSize: batchSize), records: good,
-                                      from: done, writer: writer, npy: npy)
-                            done += good.count
+                        // Keep the inputs before the first failing one: encode them again without it (and without
+                        // any earlier one that fails in turn), then name the first failing input, 1-based.
+                        var good = Array(chunk.prefix(sequence)), firstReason = reason
+                        while !good.isEmpty {
+                            do {
+                                let kept = try embeddingOptions.encode(encoder, good.map(\.text), batchSize: batchSize)
+                                try write(kept, records: good, from: done, writer: writer, npy: npy)
+                                try writer.flush()
+                                done += good.count
+                                break
+                            } catch let EncoderError.invalidInput(earlier, _, reason) {
+                                good = Array(good.prefix(earlier))
+                                firstReason = reason
+                            }
                         }
-                        failure = CLIError("\(reader.map { "\($0.name): line \(done + 1)" } ?? "input \(done)"): \(reason)")
+                        failure = CLIError("\(reader.map { "\($0.name): line \(done + 1)" } ?? "input \(done + 1)"): \(firstReason)")
                         break
                     }
                     try write(batch, records: chunk, from: done, writer: writer, npy: npy)
