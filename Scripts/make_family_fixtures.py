@@ -66,7 +66,8 @@ def redraw(model, seed):
 
 
 def batch(lengths, seed, pad_id, special_ids, token_types, pad_inside):
-    """Right-padded batch; real ids avoid the pad id except one deliberate pad-id token when `pad_inside`."""
+    """Right-padded batch; real ids avoid the pad id, except one deliberate pad-id token in the middle of
+    sequence `pad_inside` (an index, or None)."""
     g = torch.Generator().manual_seed(seed)
     width = max(lengths)
     ids = torch.full((len(lengths), width), pad_id, dtype=torch.long)
@@ -77,7 +78,8 @@ def batch(lengths, seed, pad_id, special_ids, token_types, pad_inside):
         row = candidates[torch.randint(len(candidates), (n,), generator=g)]
         if n >= 2:
             row[0], row[-1] = special_ids[0], special_ids[1]
-        if pad_inside and n >= 5 and b == 1:
+        if pad_inside is not None and b == pad_inside:
+            assert n >= 5
             row[n // 2] = pad_id
         ids[b, :n] = row
         mask[b, :n] = 1
@@ -135,27 +137,27 @@ def tiny():
     torch.manual_seed(1)
     m = BertForMaskedLM(BertConfig(max_position_embeddings=40, type_vocab_size=2, pad_token_id=0, **common))
     redraw(m, 11)
-    write("bert-mlm", m, m.bert, [40, 1, 7, 13], 101, 0, (2, 3), True, False)
+    write("bert-mlm", m, m.bert, [40, 1, 7, 13], 101, 0, (2, 3), True, None)
 
     torch.manual_seed(2)
     m = RobertaModel(RobertaConfig(max_position_embeddings=42, type_vocab_size=1, pad_token_id=1,
                                    bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5, **common),
                      add_pooling_layer=False)
     redraw(m, 12)
-    write("roberta", m, m, [40, 9, 1, 13], 102, 1, (0, 2), False, True)
+    write("roberta", m, m, [40, 9, 1, 13], 102, 1, (0, 2), False, 1)
 
     torch.manual_seed(3)
     m = XLMRobertaForMaskedLM(XLMRobertaConfig(max_position_embeddings=42, type_vocab_size=1, pad_token_id=1,
                                                bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5, **common))
     redraw(m, 13)
-    write("xlm-roberta-mlm", m, m.roberta, [1, 11, 40, 6], 103, 1, (0, 2), False, True)
+    write("xlm-roberta-mlm", m, m.roberta, [1, 11, 40, 6], 103, 1, (0, 2), False, 1)
 
     torch.manual_seed(4)
     m = DistilBertModel(DistilBertConfig(vocab_size=VOCAB, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
                                          activation="gelu", max_position_embeddings=40, pad_token_id=0,
                                          attn_implementation="eager"))
     redraw(m, 14)
-    write("distilbert", m, m, [12, 40, 1, 5], 104, 0, (2, 3), False, False)
+    write("distilbert", m, m, [12, 40, 1, 5], 104, 0, (2, 3), False, None)
 
     # MPNet: the longest sequence (158 = 160 - 1 - 1) reaches relative distances past max_distance 128.
     buckets = {"relative_position_bucket": relative_buckets()}
@@ -164,13 +166,13 @@ def tiny():
                                relative_attention_num_buckets=32, layer_norm_eps=1e-5, **common),
                    add_pooling_layer=False)
     redraw(m, 15)
-    write("mpnet", m, m, [158, 1, 20, 9], 105, 1, (0, 2), False, True, buckets)
+    write("mpnet", m, m, [158, 1, 20, 9], 105, 1, (0, 2), False, 2, buckets)
 
     torch.manual_seed(6)
     m = MPNetForMaskedLM(MPNetConfig(max_position_embeddings=40, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                                      relative_attention_num_buckets=32, layer_norm_eps=1e-5, **common))
     redraw(m, 16)
-    write("mpnet-mlm", m, m.mpnet, [38, 1, 17], 106, 1, (0, 2), False, False, buckets)
+    write("mpnet-mlm", m, m.mpnet, [38, 1, 17], 106, 1, (0, 2), False, None, buckets)
 
 
 def real_mpnet(folder):

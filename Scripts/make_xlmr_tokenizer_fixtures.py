@@ -16,6 +16,8 @@ Run with the project venv:  /work/venv/bin/python Scripts/make_xlmr_tokenizer_fi
    unigram_cases.jsonl            {"piece", "ids"}: tokenizers.models.Unigram on Metaspace pieces
    bytefallback_model.json        a second small Unigram vocabulary with <0x00>..<0xFF> (byte_fallback)
    bytefallback_cases.jsonl       {"piece", "ids"} for it
+   unigram_random_models.json     small random vocabularies (positive and negative scores, unk_id on an
+                                  ordinary piece, pieces spelling "<unk>") with {"piece", "ids"} cases
 """
 import base64
 import json
@@ -372,6 +374,49 @@ def random_strings(count, seed):
     return out
 
 
+CLUSTER_BASES = [*range(0x41, 0x5B), *range(0x61, 0x7B), 0xC5, 0x3A9, 0x41F, 0x5D0, 0x627, 0x915, 0x928, 0xE01,
+                 0x1100, 0x1161, 0x11A8, 0xAC00, 0xAC01, 0x3042, 0x304B, 0x30AB, 0xFF76, 0x1F44D, 0x1F468, 0x1F1E9,
+                 0x1F1EA, 0x2764, 0xA9, 0x23, 0x31, 0xD, 0xA, 0x20, 0x600, 0x605, 0xE33, 0xE40, 0x1F3FB]
+CLUSTER_MARKS = [*range(0x300, 0x370), 0x94D, 0x93F, 0x941, 0x93C, 0x200D, 0x200C, 0xFE0F, 0xFE0E, 0x20E3, 0x3099,
+                 0x309A, 0xFF9E, 0xFF9F, 0x1F3FB, 0x1F3FF, 0xE48, 0xE31, 0x64B, 0x651, 0x670, 0x11A8, 0x1161, 0xE0041]
+
+
+def cluster_strings(count, seed):
+    """Short strings of base characters with marks, joiners, modifiers, jamo: grapheme clusters under 6 bytes."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        chars = []
+        for _ in range(rng.randint(1, 6)):
+            chars.append(chr(rng.choice(CLUSTER_BASES)))
+            for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+                chars.append(chr(rng.choice(CLUSTER_MARKS)))
+        out.append("".join(chars))
+    return out
+
+
+def random_unigram_models(count, seed):
+    rng = random.Random(seed)
+    result = []
+    for m in range(count):
+        alphabet = [chr(c) for c in rng.sample(range(0x61, 0x7B), 6)] + list("<unk>")
+        vocab = [("<unk>", rng.choice([0.0, -5.0, 3.0]))]
+        seen = {"<unk>"}
+        positive = m % 3 == 0
+        size = rng.randint(5, 40)
+        while len(vocab) < size:
+            piece = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+            if piece not in seen:
+                seen.add(piece)
+                vocab.append((piece, rng.uniform(1, 30) if positive else -rng.uniform(0, 15)))
+        unk_id = rng.randrange(len(vocab))
+        model = models.Unigram(vocab, unk_id, False)
+        pieces = ["".join(rng.choice(alphabet + ["x", "y", "☃"]) for _ in range(rng.randint(1, 15))) for _ in range(60)]
+        result.append({"unk_id": unk_id, "vocab": vocab,
+                       "cases": [{"piece": p, "ids": [t.id for t in model.tokenize(p)]} for p in pieces]})
+    return result
+
+
 def write_jsonl(name, rows):
     with open(os.path.join(OUT, name), "w", encoding="utf-8") as f:
         for row in rows:
@@ -419,7 +464,7 @@ def main():
 
     # Component level: the Precompiled normalizer alone.
     precompiled = normalizers.Precompiled(charsmap)
-    extra = random_strings(200, 99)
+    extra = random_strings(200, 99) + cluster_strings(2000, 7)
     rows = [{"text": t, "normalized": precompiled.normalize_str(t)} for _, t in texts] \
         + [{"text": t, "normalized": precompiled.normalize_str(t)} for t in extra]
     write_jsonl("precompiled_cases.jsonl", rows)
@@ -436,7 +481,7 @@ def main():
             if piece not in seen:
                 seen.add(piece)
                 pieces.append(piece)
-    for t in rand + extra:
+    for t in rand + extra[:200]:
         piece = "▁" + t.replace(" ", "▁")
         if piece not in seen:
             seen.add(piece)
@@ -457,6 +502,11 @@ def main():
     bf_pieces = pieces[:400] + ["▁" + t.replace(" ", "▁") for t in random_strings(100, 123)]
     rows = [{"piece": p, "ids": [t.id for t in bf.tokenize(p)]} for p in bf_pieces]
     write_jsonl("bytefallback_cases.jsonl", rows)
+
+    random_models = random_unigram_models(40, 11)
+    with open(os.path.join(OUT, "unigram_random_models.json"), "w", encoding="utf-8") as f:
+        json.dump(random_models, f, ensure_ascii=False)
+    print("unigram_random_models.json:", sum(len(m["cases"]) for m in random_models), "pieces")
 
 
 if __name__ == "__main__":

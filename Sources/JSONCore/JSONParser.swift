@@ -162,15 +162,14 @@ public struct JSONParser {
                 error.path.insert(.key(key), at: 0)
                 throw error
             }
-            if let index = members.index(forKey: key) {
-                let first = members.keys[index]
+            if members.updateValue(value, forKey: key) != nil, let index = members.index(forKey: key) {
+                let first = members.keys[index]  // an update keeps the first spelling of the key
                 // Swift compares String keys up to canonical equivalence ("é" and "e\u{301}"): say so.
                 let reason = first.utf8.elementsEqual(key.utf8)
                     ? "duplicate key '\(key)'"
                     : "keys '\(first)' and '\(key)' differ only by Unicode normalization"
                 throw error(reason, at: keyOffset, kind: .duplicateKey(key))
             }
-            members[key] = value
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): pos += 1

@@ -63,17 +63,26 @@ public struct PrecompiledCharsmap: Sendable {
         self.rootBase = PrecompiledCharsmap.offset(units[0])
         self.singleScalarTable = []
 
-        // Visit every node reachable from the root and check its value.
+        // Visit every node reachable from the root and check its value. On the way, keys of up to 3 bytes
+        // fill the per-scalar table: a scalar's entry is the first leaf on its UTF-8 path.
+        var table = [Int32](repeating: -1, count: 0x10000)
         var visited = [Bool](repeating: false, count: units.count)
-        var stack = [rootBase]
-        while let base = stack.popLast() {
+        var sharedNodes = false
+        var stack = [(base: rootBase, depth: 0, key: UInt32(0), shadowed: false)]
+        while let node = stack.popLast() {
             for label in 1...255 {
-                let position = base ^ label
-                guard position < units.count, !visited[position] else { continue }
+                let position = node.base ^ label
+                guard position < units.count else { continue }
                 let unit = units[position]
                 guard PrecompiledCharsmap.label(unit) == UInt32(label) else { continue }
+                guard !visited[position] else {
+                    sharedNodes = true  // Not a tree: reached by two keys. Only a corrupt map does this.
+                    continue
+                }
                 visited[position] = true
                 let childBase = position ^ PrecompiledCharsmap.offset(unit)
+                let key = node.depth < 3 ? node.key << 8 | UInt32(label) : 0
+                var shadowed = node.shadowed
                 if PrecompiledCharsmap.hasLeaf(unit) {
                     guard childBase < units.count else {
                         throw fail("a trie leaf at unit \(childBase) lies beyond the \(units.count) units")
@@ -85,17 +94,66 @@ public struct PrecompiledCharsmap: Sendable {
                     guard value == replacements.count || replacements[value] & 0xC0 != 0x80 else {
                         throw fail("the replacement offset \(value) is inside a UTF-8 sequence")
                     }
+                    if !shadowed && node.depth < 3 {
+                        PrecompiledCharsmap.fill(&table, key: key, length: node.depth + 1, value: Int32(value))
+                    }
+                    shadowed = true
                 }
-                stack.append(childBase)
+                stack.append((childBase, node.depth + 1, key, shadowed))
             }
         }
-        var table = [Int32](repeating: -1, count: 0x10000)
-        for value in 0..<0x10000 {
-            if let scalar = Unicode.Scalar(UInt32(value)), let offset = firstMatch(CollectionOfOne(scalar)) {
-                table[value] = Int32(offset)
+        if sharedNodes {
+            // Recompute the table by lookups, which is what the table must agree with.
+            for value in 0..<0x10000 {
+                if let scalar = Unicode.Scalar(UInt32(value)), let offset = firstMatch(CollectionOfOne(scalar)) {
+                    table[value] = Int32(offset)
+                } else {
+                    table[value] = -1
+                }
             }
         }
         self.singleScalarTable = table
+    }
+
+    /// Sets `table[v] = value` for every scalar v below U+10000 whose UTF-8 starts with the `length` bytes
+    /// of `key` (most significant byte first).
+    private static func fill(_ table: inout [Int32], key: UInt32, length: Int, value: Int32) {
+        let lead = key >> (8 * UInt32(length - 1))
+        var low: UInt32, high: UInt32
+        switch lead {
+        case 0x01...0x7F: low = lead; high = lead
+        case 0xC2...0xDF: low = (lead & 0x1F) << 6; high = low | 0x3F
+        case 0xE0...0xEF: low = (lead & 0x0F) << 12; high = low | 0xFFF
+        default: return  // A continuation byte, an invalid lead or a 4-byte lead: no scalar below U+10000.
+        }
+        // Narrow by the continuation bytes, then check each candidate's encoding really starts with the key.
+        if length >= 2 {
+            let second = (key >> (8 * UInt32(length - 2))) & 0xFF
+            guard second & 0xC0 == 0x80, lead >= 0xC2 else { return }
+            if lead >= 0xE0 {
+                low |= (second & 0x3F) << 6
+                high = low | 0x3F
+            } else {
+                low |= second & 0x3F
+                high = low
+            }
+        }
+        if length == 3 {
+            let third = key & 0xFF
+            guard third & 0xC0 == 0x80, lead >= 0xE0 else { return }
+            low |= third & 0x3F
+            high = low
+        }
+        for candidate in low...high {
+            guard Unicode.Scalar(candidate) != nil else { continue }
+            var bytes = (UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+            let count = encode(candidate, into: &bytes)
+            guard count >= length else { continue }
+            var prefix = UInt32(bytes.0)
+            if length >= 2 { prefix = prefix << 8 | UInt32(bytes.1) }
+            if length >= 3 { prefix = prefix << 8 | UInt32(bytes.2) }
+            if prefix == key { table[Int(candidate)] = value }
+        }
     }
 
     // MARK: darts-clone units

@@ -13,8 +13,6 @@
 /// Lookups walk a trie of the pieces' scalars stored in flat arrays; `tokenize` allocates nothing on the
 /// heap for pieces up to a few hundred characters (the lattice lives in a temporary stack buffer).
 public struct UnigramModel: Sendable {
-    /// Piece → id.
-    private let idsByToken: [String: Int32]
     /// Id → piece.
     private let tokens: [String]
     /// Id → score (log probability).
@@ -24,7 +22,7 @@ public struct UnigramModel: Sendable {
     /// Whether unknown strings are spelt as `<0xXX>` byte pieces.
     let byteFallback: Bool
     /// `byteIDs[b]`: the id of `<0xXX>` for byte `b` (empty without byte fallback).
-    private let byteIDs: [Int32]
+    private var byteIDs: [Int32]
     /// The score of an unknown character: the smallest score minus 10 (Hugging Face's `K_UNK_PENALTY`).
     private let unknownScore: Double
 
@@ -36,6 +34,8 @@ public struct UnigramModel: Sendable {
     private let nodeTokenID: [Int32]
     /// Children of the root for scalars below `rootTableSize`, indexed directly (-1: none).
     private let rootTable: [Int32]
+    /// The id of the empty piece, -1 if there is none (it is never matched, only looked up).
+    private let emptyTokenID: Int32
     private static let rootTableSize = 0x3100
 
     /// The number of vocabulary entries.
@@ -64,87 +64,126 @@ public struct UnigramModel: Sendable {
             throw TokenizerError(.invalidVocabulary, file: file, field: "model.unk_id",
                                  message: "unk_id \(unknownID) is outside the vocabulary of \(vocabulary.count) entries")
         }
-        var idsByToken: [String: Int32] = [:]
-        idsByToken.reserveCapacity(vocabulary.count)
         var tokens: [String] = []
         tokens.reserveCapacity(vocabulary.count)
         var scores: [Double] = []
         scores.reserveCapacity(vocabulary.count)
+        // The pieces' scalars, concatenated: piece i is scalars[scalarStart[i] ..< scalarStart[i + 1]].
+        var scalars: [UInt32] = []
+        scalars.reserveCapacity(vocabulary.count * 6)
+        var scalarStart: [Int32] = [0]
+        scalarStart.reserveCapacity(vocabulary.count + 1)
         var minScore = Double.infinity
         for (index, entry) in vocabulary.enumerated() {
             guard entry.score.isFinite else {
                 throw TokenizerError(.invalidVocabulary, file: file, field: "model.vocab[\(index)]",
                                      message: "the score of \(entry.token.debugDescription) is not a finite number")
             }
-            if let previous = idsByToken.updateValue(Int32(index), forKey: entry.token) {
-                throw TokenizerError(.invalidVocabulary, file: file, field: "model.vocab[\(index)]",
-                                     message: "the piece \(entry.token.debugDescription) is already entry \(previous)")
-            }
             tokens.append(entry.token)
             scores.append(entry.score)
             minScore = min(minScore, entry.score)
-        }
-        var byteIDs: [Int32] = []
-        if byteFallback {
-            byteIDs.reserveCapacity(256)
-            for byte in 0..<256 {
-                let name = UnigramModel.bytePieceName(UInt8(byte))
-                guard let id = idsByToken[name] else {
-                    throw TokenizerError(.invalidVocabulary, file: file, field: "model.byte_fallback",
-                                         message: "byte_fallback is set but the vocabulary has no piece \(name)")
-                }
-                byteIDs.append(id)
+            for scalar in entry.token.unicodeScalars { scalars.append(scalar.value) }
+            guard scalars.count < Int(Int32.max) else {
+                throw TokenizerError(.invalidVocabulary, file: file, field: "model.vocab", message: "the Unigram vocabulary is too large")
             }
+            scalarStart.append(Int32(scalars.count))
         }
-        self.idsByToken = idsByToken
         self.tokens = tokens
         self.scores = scores
         self.unknownID = Int32(unknownID)
         self.byteFallback = byteFallback
-        self.byteIDs = byteIDs
         self.unknownScore = minScore - 10.0
 
-        // Build the trie: first with per-node dictionaries, then flattened into sorted edge arrays.
-        var children: [[UInt32: Int32]] = [[:]]
-        var nodeTokenID: [Int32] = [-1]
-        for (index, token) in tokens.enumerated() {
-            var node = 0
-            for scalar in token.unicodeScalars {
-                if let next = children[node][scalar.value] {
-                    node = Int(next)
-                } else {
-                    let next = Int32(children.count)
-                    children.append([:])
-                    nodeTokenID.append(-1)
-                    children[node][scalar.value] = next
-                    node = Int(next)
+        // Sort the pieces by their scalars, then build the trie in one pass over the sorted order: node ids
+        // in depth-first order, each node's children in increasing label order.
+        var order = Array(0..<Int32(vocabulary.count))
+        scalars.withUnsafeBufferPointer { scalars in
+            scalarStart.withUnsafeBufferPointer { start in
+                order.sort { a, b in
+                    var i = Int(start[Int(a)]), j = Int(start[Int(b)])
+                    let endA = Int(start[Int(a) + 1]), endB = Int(start[Int(b) + 1])
+                    while i < endA && j < endB {
+                        if scalars[i] != scalars[j] { return scalars[i] < scalars[j] }
+                        i += 1
+                        j += 1
+                    }
+                    if (endA - i) != (endB - j) { return endA - i < endB - j }
+                    return a < b
                 }
             }
-            if node != 0 { nodeTokenID[node] = Int32(index) }  // The empty piece never matches (as in Hugging Face).
         }
-        var edgeStart: [Int32] = []
-        edgeStart.reserveCapacity(children.count + 1)
-        var edgeLabel: [UInt32] = []
-        var edgeTarget: [Int32] = []
-        edgeLabel.reserveCapacity(children.count)
-        edgeTarget.reserveCapacity(children.count)
-        for node in children {
-            edgeStart.append(Int32(edgeLabel.count))
-            for (label, target) in node.sorted(by: { $0.key < $1.key }) {
-                edgeLabel.append(label)
-                edgeTarget.append(target)
+        var nodeTokenID: [Int32] = [-1]
+        var emptyTokenID: Int32 = -1
+        var edgeParent: [Int32] = []
+        var edgeLabelsInOrder: [UInt32] = []
+        var path: [Int32] = [0]  // path[d]: the node at depth d of the previous piece
+        var previous: Int32 = -1
+        for id in order {
+            let from = Int(scalarStart[Int(id)]), to = Int(scalarStart[Int(id) + 1])
+            var common = 0
+            if previous >= 0 {
+                let previousFrom = Int(scalarStart[Int(previous)]), previousTo = Int(scalarStart[Int(previous) + 1])
+                while common < to - from && common < previousTo - previousFrom
+                        && scalars[from + common] == scalars[previousFrom + common] {
+                    common += 1
+                }
+                if common == to - from && common == previousTo - previousFrom {
+                    let first = min(id, previous), second = max(id, previous)
+                    throw TokenizerError(.invalidVocabulary, file: file, field: "model.vocab[\(second)]",
+                                         message: "the piece \(tokens[Int(second)].debugDescription) is already entry \(first)")
+                }
             }
+            path.removeLast(path.count - 1 - common)
+            for depth in common..<(to - from) {
+                let node = Int32(nodeTokenID.count)
+                nodeTokenID.append(-1)
+                edgeParent.append(path[depth])
+                edgeLabelsInOrder.append(scalars[from + depth])
+                path.append(node)
+            }
+            if to == from { emptyTokenID = id } else { nodeTokenID[Int(path[to - from])] = id }
+            previous = id
         }
-        edgeStart.append(Int32(edgeLabel.count))
+        // Group the edges by parent (a stable counting sort keeps each node's labels in increasing order).
+        // Edge k leads to node k + 1: nodes were created one per edge, in edge order.
+        let nodeCount = nodeTokenID.count
+        var edgeStart = [Int32](repeating: 0, count: nodeCount + 1)
+        for parent in edgeParent { edgeStart[Int(parent) + 1] += 1 }
+        for node in 0..<nodeCount { edgeStart[node + 1] += edgeStart[node] }
+        var fill = edgeStart
+        var edgeLabel = [UInt32](repeating: 0, count: edgeParent.count)
+        var edgeTarget = [Int32](repeating: 0, count: edgeParent.count)
+        for (edge, parent) in edgeParent.enumerated() {
+            let slot = Int(fill[Int(parent)])
+            fill[Int(parent)] += 1
+            edgeLabel[slot] = edgeLabelsInOrder[edge]
+            edgeTarget[slot] = Int32(edge + 1)
+        }
         var rootTable = [Int32](repeating: -1, count: UnigramModel.rootTableSize)
-        for (label, target) in children[0] where label < UInt32(UnigramModel.rootTableSize) {
-            rootTable[Int(label)] = target
+        for slot in Int(edgeStart[0])..<Int(edgeStart[1]) where edgeLabel[slot] < UInt32(UnigramModel.rootTableSize) {
+            rootTable[Int(edgeLabel[slot])] = edgeTarget[slot]
         }
         self.edgeStart = edgeStart
         self.edgeLabel = edgeLabel
         self.edgeTarget = edgeTarget
         self.nodeTokenID = nodeTokenID
         self.rootTable = rootTable
+        self.emptyTokenID = emptyTokenID
+        self.byteIDs = []
+
+        if byteFallback {
+            var byteIDs: [Int32] = []
+            byteIDs.reserveCapacity(256)
+            for byte in 0..<256 {
+                let name = UnigramModel.bytePieceName(UInt8(byte))
+                guard let id = id(forToken: name) else {
+                    throw TokenizerError(.invalidVocabulary, file: file, field: "model.byte_fallback",
+                                         message: "byte_fallback is set but the vocabulary has no piece \(name)")
+                }
+                byteIDs.append(id)
+            }
+            self.byteIDs = byteIDs
+        }
     }
 
     /// `<0xXX>` with two upper-case hex digits, as Hugging Face spells byte pieces.
@@ -158,7 +197,15 @@ public struct UnigramModel: Sendable {
     }
 
     /// The id of a vocabulary piece.
-    public func id(forToken token: String) -> Int32? { idsByToken[token] }
+    public func id(forToken token: String) -> Int32? {
+        var node: Int32 = 0
+        for scalar in token.unicodeScalars {
+            node = child(node, scalar.value)
+            if node < 0 { return nil }
+        }
+        let id = node == 0 ? emptyTokenID : nodeTokenID[Int(node)]
+        return id >= 0 ? id : nil
+    }
 
     /// The piece of an id, `nil` outside the vocabulary.
     public func token(forID id: Int32) -> String? {

@@ -83,10 +83,12 @@ struct EmbedCommand: ParsableCommand {
                     let batch: EmbeddingBatch
                     do {
                         batch = try embeddingOptions.encode(encoder, chunk.map(\.text), batchSize: batchSize)
-                    } catch let EncoderError.invalidInput(sequence, _, reason) {
-                        // Keep the inputs before the first failing one: encode them again without it (and without
-                        // any earlier one that fails in turn), then name the first failing input, 1-based.
-                        var good = Array(chunk.prefix(sequence)), firstReason = reason
+                    } catch let error as EncoderError {
+                        // An input the encoder rejects (bad ids, a non-finite result) names its line; anything
+                        // else ends the run as it is. Keep the inputs before the first failing one: encode them
+                        // again without it (and without any earlier one that fails in turn), then name it, 1-based.
+                        guard var (sequence, firstReason) = Self.rejectedInput(error) else { throw error }
+                        var good = Array(chunk.prefix(sequence))
                         while !good.isEmpty {
                             do {
                                 let kept = try embeddingOptions.encode(encoder, good.map(\.text), batchSize: batchSize)
@@ -94,9 +96,10 @@ struct EmbedCommand: ParsableCommand {
                                 try writer.flush()
                                 done += good.count
                                 break
-                            } catch let EncoderError.invalidInput(earlier, _, reason) {
+                            } catch let error as EncoderError {
+                                guard let (earlier, reason) = Self.rejectedInput(error) else { throw error }
+                                (sequence, firstReason) = (earlier, reason)
                                 good = Array(good.prefix(earlier))
-                                firstReason = reason
                             }
                         }
                         failure = CLIError("\(reader.map { "\($0.name): line \(done + 1)" } ?? "input \(done + 1)"): \(firstReason)")
@@ -121,6 +124,16 @@ struct EmbedCommand: ParsableCommand {
             StandardError.write(String(
                 format: "embedded %d inputs, %d tokens, %d truncated (max %d tokens), %.2f s, %.1f inputs/s\n",
                 done, tokens, truncated, encoder.maxSequenceLength, seconds, Double(done) / max(seconds, 1e-9)))
+        }
+    }
+
+    /// The input an encoder error blames (0-based within the texts encoded) and why, or nil for other errors.
+    static func rejectedInput(_ error: EncoderError) -> (Int, String)? {
+        switch error {
+        case let .invalidInput(index, _, message): return (index, message)
+        case let .nonFiniteHiddenState(index, position):
+            return (index, "the encoder's hidden state is NaN or infinite at token \(position) (the weights overflow on this input)")
+        default: return nil
         }
     }
 

@@ -116,21 +116,6 @@ enum GEMMBenchmark {
     }
 }
 
-/// A small deterministic generator for benchmark inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
-}
-
 /// Aligned plain-text tables: first row is the header; numbers right-aligned.
 enum TextTable {
     static func render(_ rows: [[String]]) -> String {

@@ -1,24 +1,16 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 
 /// The CLI's output contract: `embed` JSONL and npy, `tokenize` JSONL, against sentence-transformers' and
 /// Hugging Face's reference outputs (Tests/Fixtures/minilm_sentences.jsonl). Uses the subprocess runner of
 /// ``CLIReliabilityTests``.
 extension CLIReliabilityTests {
-    struct Reference: Decodable {
-        let text: String
-        let input_ids: [Int]
-        let token_type_ids: [Int]
-        let untruncated_length: Int
-        let embedding: [Double]
-    }
+    typealias Reference = ReferenceSentence
 
-    func references() throws -> [Reference] {
-        let url = Self.repositoryRoot.appendingPathComponent("Tests/Fixtures/minilm_sentences.jsonl")
-        return try String(decoding: try Data(contentsOf: url), as: UTF8.self).split(separator: "\n").map {
-            try JSONDecoder().decode(Reference.self, from: Data($0.utf8))
-        }
-    }
+    func references() throws -> [Reference] { try ReferenceSentence.all() }
+
+    func distance(_ a: [Double], _ b: [Float]) -> Double { distance(a, b.map(Double.init)) }
 
     /// The 31 reference texts as JSONL input (one JSON string per line: texts keep tabs and spacing).
     func referenceInput() throws -> URL {
@@ -111,8 +103,8 @@ extension CLIReliabilityTests {
         for (i, reference) in references.enumerated() {
             XCTAssertEqual(plain[i]["index"] as? Int, i)
             XCTAssertEqual((plain[i]["input_ids"] as? [Int])?.count, reference.untruncated_length, "text \(i)")
-            XCTAssertEqual(truncated[i]["input_ids"] as? [Int], reference.input_ids, "text \(i)")
-            XCTAssertEqual(truncated[i]["token_type_ids"] as? [Int], reference.token_type_ids, "text \(i)")
+            XCTAssertEqual(truncated[i]["input_ids"] as? [Int], reference.input_ids.map(Int.init), "text \(i)")
+            XCTAssertEqual(truncated[i]["token_type_ids"] as? [Int], reference.token_type_ids.map(Int.init), "text \(i)")
         }
     }
 

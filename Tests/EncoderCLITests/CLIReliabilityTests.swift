@@ -1,15 +1,15 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 
 /// The `encoder` executable run as a subprocess: nothing lost (one output per input, in input order), invalid
 /// UTF-8 replaced with a warning naming the line, a failure part-way exits non-zero naming the failing input
 /// with only whole lines written, one clear line on stderr for errors, and `--help` on every subcommand.
 ///
-/// Tests that embed need the default model (models/all-MiniLM-L6-v2, from Scripts/setup): they fail when
+/// Tests that embed need the default model ($ENCODER_MODEL, else models/all-MiniLM-L6-v2 from Scripts/setup): they fail when
 /// `CI=true` and are skipped otherwise if it is missing.
 final class CLIReliabilityTests: XCTestCase {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = Repository.root
 
     struct Result {
         let status: Int32
@@ -43,18 +43,8 @@ final class CLIReliabilityTests: XCTestCase {
         throw XCTSkip("encoder executable missing (failed above)")
     }
 
-    /// The default model folder; missing → fail under CI=true, skip otherwise.
-    static func modelFolder() throws -> URL {
-        let folder = repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
-            return folder
-        }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("default model missing at \(folder.path): run Scripts/setup")
-            throw XCTSkip("model missing (failed above)")
-        }
-        throw XCTSkip("default model missing at \(folder.path): run Scripts/setup")
-    }
+    /// The default model folder (`$ENCODER_MODEL` honoured); missing → fail under CI=true, skip otherwise.
+    static func modelFolder() throws -> URL { try TestModel.defaultFolder() }
 
     var scratch: URL!
 

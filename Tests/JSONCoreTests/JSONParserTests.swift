@@ -64,7 +64,8 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(nested.pathDescription, "model.vocab[1]")
         // Escaped and canonically equivalent spellings are the same key.
         XCTAssertEqual(parseError(#"{"w": 1, "\u0077": 2}"#)?.kind, .duplicateKey("w"))
-        XCTAssertNotNil(parseError("{\"caf\u{e9}\": 1, \"cafe\u{301}\": 2}"))
+        let equivalent = try XCTUnwrap(parseError("{\"caf\u{e9}\": 1, \"cafe\u{301}\": 2}"))
+        XCTAssertEqual(equivalent.reason, "keys 'caf\u{e9}' and 'cafe\u{301}' differ only by Unicode normalization")
     }
 
     func testDepthLimit() throws {

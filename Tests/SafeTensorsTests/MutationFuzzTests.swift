@@ -1,45 +1,168 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 @testable import SafeTensors
 
-/// Randomized mutation of real files with a fixed seed: every outcome must be either a
-/// successful parse whose tensors all lie inside the buffer (and can be read), or a thrown
-/// `SafeTensorsError` naming the file. A crash, hang or out-of-bounds read fails the run.
+/// Randomized mutation of real files with a fixed seed. Every outcome is checked against what the
+/// bytes themselves say, independently of the reader:
+/// - a rejection is a header-validation error of the right kind: file-level problems name no tensor and
+///   are confirmed from the bytes (size, length prefix, first invalid UTF-8 byte), tensor-level problems
+///   name a tensor that is a key of the header;
+/// - an accepted file round-trips: Foundation's JSON reader finds the same tensors with the same dtype,
+///   shape and offsets, and every tensor read back equals its bytes decoded here.
+/// A crash, hang or out-of-bounds read fails the run (the fuzzers cover that at scale).
 final class MutationFuzzTests: XCTestCase {
     private static let interestingBytes: [UInt8] = Array(#"{}[]",:"\-0123456789eE.+ tfnu"#.utf8) + [0x00, 0x7F, 0x80, 0xC3, 0xED, 0xF4, 0xFF]
 
     private struct Outcome {
         var parsed = 0
+        var tensorsCompared = 0
         var rejected: [String: Int] = [:]
     }
 
-    /// Checks everything a successful parse promises, reading every tensor.
-    private func checkParsed(_ file: SafeTensorsFile, byteCount: Int) {
+    /// The header bytes (without the length prefix), when the prefix fits the buffer.
+    private static func header(of bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        guard bytes.count >= 8 else { return nil }
+        let length = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard length <= UInt64(bytes.count - 8) else { return nil }
+        return bytes[8..<(8 + Int(length))]
+    }
+
+    /// Checks that `error`, thrown for `bytes`, is the validation error the bytes call for.
+    private func checkRejection(_ error: SafeTensorsError, bytes: [UInt8], name: String, outcome: inout Outcome) {
+        XCTAssertEqual(error.file, name)
+        XCTAssertTrue(error.description.hasPrefix(name + ": "), error.description)
+        outcome.rejected[String(describing: error.kind).prefix { $0 != "(" }.description, default: 0] += 1
+        let declared = bytes.count >= 8 ? bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } : 0
+        switch error.kind {
+        case .fileTooSmall(let size):
+            XCTAssertLessThan(bytes.count, 8); XCTAssertEqual(size, bytes.count)
+        case .headerTooLarge(let length, let limit):
+            XCTAssertEqual(length, declared); XCTAssertGreaterThan(length, UInt64(limit))
+        case .headerExceedsFile(let length, let available):
+            XCTAssertEqual(length, declared); XCTAssertEqual(available, bytes.count - 8)
+            XCTAssertGreaterThan(length, UInt64(available))
+        case .headerNotUTF8(let offset):
+            guard let header = Self.header(of: bytes) else { return XCTFail("headerNotUTF8 without a header") }
+            XCTAssertNil(String(validating: header, as: UTF8.self), "the header is valid UTF-8")
+            XCTAssertNotNil(String(validating: header.prefix(offset), as: UTF8.self), "invalid before byte \(offset)")
+        case .invalidJSON(let offset, _):
+            guard let header = Self.header(of: bytes) else { return XCTFail("invalidJSON without a header") }
+            XCTAssertLessThanOrEqual(offset, header.count)
+            XCTAssertNotNil(String(validating: header, as: UTF8.self), "invalid UTF-8 must be reported as such")
+        case .headerNotObject, .invalidMetadata:
+            XCTAssertNil(error.tensor)
+        case .duplicateTensorName, .duplicateField:
+            // Foundation rejects duplicate keys itself, so look at the text: the key is there twice.
+            guard let tensor = error.tensor else { return XCTFail("\(error.kind) names no tensor") }
+            guard let header = Self.header(of: bytes), let text = String(validating: header, as: UTF8.self) else {
+                return XCTFail("\(error.kind) for a header that is not UTF-8")
+            }
+            let key: String
+            if case .duplicateField(let field) = error.kind { key = field } else { key = tensor }
+            XCTAssertTrue(text.contains(tensor), "'\(tensor)' is not in the header")
+            XCTAssertGreaterThanOrEqual(text.components(separatedBy: key).count, 3, "'\(key)' is not in the header twice")
+        case .tensorEntryNotObject, .missingField, .dtypeNotString,
+             .unknownDType, .invalidShape, .shapeOverflow, .invalidDataOffsets, .reversedDataOffsets,
+             .dataOffsetsOutOfBounds, .byteSizeMismatch, .overlappingTensors:
+            // Names a tensor that is a key of the header (the header is valid JSON here: Foundation reads it).
+            guard let tensor = error.tensor else { return XCTFail("\(error.kind) names no tensor") }
+            guard let header = Self.header(of: bytes),
+                  let object = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any] else {
+                return XCTFail("\(error.kind) for a header Foundation cannot read")
+            }
+            XCTAssertNotNil(object[tensor], "\(error.kind) names '\(tensor)', not a key of the header")
+            if case .overlappingTensors(let other) = error.kind { XCTAssertNotNil(object[other], other) }
+        default:
+            XCTFail("not a header-validation error: \(error)")
+        }
+    }
+
+    /// Checks everything a successful parse promises: Foundation's reading of the header agrees on every
+    /// entry, ranges are disjoint and inside the data, and each tensor reads back as its bytes say.
+    private func checkParsed(_ file: SafeTensorsFile, bytes: [UInt8], outcome: inout Outcome) {
+        guard let header = Self.header(of: bytes),
+              let object = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any] else {
+            return XCTFail("accepted a header Foundation cannot read")
+        }
+        XCTAssertEqual(Set(file.tensorNames), Set(object.keys.filter { $0 != "__metadata__" }))
         var ranges: [Range<Int>] = []
         for name in file.tensorNames {
-            guard let info = file.info(name) else { return XCTFail("listed tensor \(name) has no info") }
+            guard let info = file.info(name), let entry = object[name] as? [String: Any] else {
+                return XCTFail("listed tensor \(name) has no info or header entry")
+            }
+            XCTAssertEqual(entry["dtype"] as? String, info.dtype.rawValue, name)
+            XCTAssertEqual((entry["shape"] as? [NSNumber])?.map(\.intValue), info.shape, name)
+            let offsets = (entry["data_offsets"] as? [NSNumber])?.map(\.intValue)
+            XCTAssertEqual(offsets, [info.byteRange.lowerBound, info.byteRange.upperBound], name)
             let r = info.byteRange
             XCTAssertTrue(r.lowerBound >= 0 && r.upperBound <= file.dataSize, "\(name): \(r) outside data section of \(file.dataSize)")
-            XCTAssertLessThanOrEqual(file.dataStart + r.upperBound, byteCount)
+            XCTAssertLessThanOrEqual(file.dataStart + r.upperBound, bytes.count)
             XCTAssertEqual(r.count, info.elementCount * info.dtype.byteSize)
             if !r.isEmpty { ranges.append(r) }
-            // Reading must either work or throw a typed error.
-            do {
-                if info.dtype.isConvertibleToFloat {
-                    let t = try file.floatTensor(name, shape: info.shape)
-                    XCTAssertEqual(t.count, info.elementCount)
-                    _ = t.buffer.reduce(0, +)
-                } else if info.dtype.isInteger {
-                    let values = try file.intTensor(name).values
-                    XCTAssertEqual(values.count, info.elementCount)
-                }
-            } catch {
-                XCTAssertEqual(error.file, file.name)
-            }
+            let raw = Array(bytes[(file.dataStart + r.lowerBound)..<(file.dataStart + r.upperBound)])
+            checkValues(file, info, raw: raw)
+            outcome.tensorsCompared += 1
         }
         ranges.sort { $0.lowerBound < $1.lowerBound }
         for (a, b) in zip(ranges, ranges.dropFirst()) {
             XCTAssertLessThanOrEqual(a.upperBound, b.lowerBound, "overlapping ranges \(a) \(b)")
+        }
+    }
+
+    /// The tensor as the reader returns it equals `raw` decoded here, element by element.
+    private func checkValues(_ file: SafeTensorsFile, _ info: TensorInfo, raw: [UInt8]) {
+        func word<T: FixedWidthInteger>(_ index: Int, as: T.Type) -> T {
+            raw.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self)) }
+        }
+        let n = info.elementCount
+        do {
+            switch info.dtype {
+            case .F32, .F64, .F16, .BF16:
+                let expected: [Float] = (0..<n).map { i in
+                    switch info.dtype {
+                    case .F32: return Float(bitPattern: word(i, as: UInt32.self))
+                    case .F64: return Float(Double(bitPattern: word(i, as: UInt64.self)))
+                    case .F16: return Float(Float16(bitPattern: word(i, as: UInt16.self)))
+                    default: return Float(bitPattern: UInt32(word(i, as: UInt16.self)) << 16)
+                    }
+                }
+                let got = try file.floatTensor(info.name, shape: info.shape).toArray()
+                XCTAssertEqual(got.count, n)
+                for (i, (a, b)) in zip(got, expected).enumerated() where !(a == b || (a.isNaN && b.isNaN)) {
+                    return XCTFail("\(info.name)[\(i)]: read \(a), bytes say \(b)")
+                }
+            case .I64, .I32, .I16, .I8, .U8, .U16, .U32, .BOOL:
+                let expected: [Int] = (0..<n).map { i in
+                    switch info.dtype {
+                    case .I64: return Int(word(i, as: Int64.self))
+                    case .I32: return Int(word(i, as: Int32.self))
+                    case .I16: return Int(word(i, as: Int16.self))
+                    case .I8: return Int(Int8(bitPattern: raw[i]))
+                    case .U16: return Int(word(i, as: UInt16.self))
+                    case .U32: return Int(word(i, as: UInt32.self))
+                    case .U8: return Int(raw[i])
+                    default: return raw[i] == 0 ? 0 : 1  // BOOL: any non-zero byte is true
+                    }
+                }
+                XCTAssertEqual(try file.intTensor(info.name).values, expected, info.name)
+            case .U64:
+                let words = (0..<n).map { word($0, as: UInt64.self) }
+                if let big = words.firstIndex(where: { $0 > UInt64(Int.max) }) {
+                    XCTAssertThrowsError(try file.intTensor(info.name)) { error in
+                        XCTAssertEqual((error as? SafeTensorsError)?.kind, .integerOutOfRange(index: big))
+                        XCTAssertEqual((error as? SafeTensorsError)?.tensor, info.name)
+                    }
+                } else {
+                    XCTAssertEqual(try file.intTensor(info.name).values, words.map { Int($0) }, info.name)
+                }
+            case .F8_E4M3, .F8_E5M2:
+                XCTAssertThrowsError(try file.floatTensor(info.name)) { error in
+                    XCTAssertEqual((error as? SafeTensorsError)?.tensor, info.name)
+                }
+            }
+        } catch {
+            XCTFail("\(info.name): reading an accepted tensor failed: \(error)")
         }
     }
 
@@ -87,36 +210,35 @@ final class MutationFuzzTests: XCTestCase {
             do {
                 let file = try SafeTensorsFile(bytes: bytes, name: name)
                 outcome.parsed += 1
-                checkParsed(file, byteCount: bytes.count)
+                checkParsed(file, bytes: bytes, outcome: &outcome)
             } catch {
-                XCTAssertEqual(error.file, name)
-                XCTAssertTrue(error.description.hasPrefix(name + ": "))
-                outcome.rejected[String(describing: error.kind).prefix { $0 != "(" }.description, default: 0] += 1
+                checkRejection(error, bytes: bytes, name: name, outcome: &outcome)
             }
         }
         return outcome
     }
 
-    func testMutatedTinyBertModel() throws {
-        let base = try Fixtures.bytes(of: Fixtures.tinyBertModel)
-        let outcome = run(base: base, iterations: 4000, seed: 0x5AFE_7E45)
-        print("tiny-bert mutations: \(outcome.parsed) parsed, rejected: \(outcome.rejected.sorted { $0.key < $1.key })")
+    /// Mutates `fixture` `iterations` times, checks every outcome, and asserts that the run reached both
+    /// accepted files (compared with their bytes) and at least `rejectionKinds` kinds of rejection.
+    private func mutate(_ fixture: URL, iterations: Int, seed: UInt64, rejectionKinds: Int) throws {
+        let outcome = run(base: try Fixtures.bytes(of: fixture), iterations: iterations, seed: seed)
+        print("\(fixture.lastPathComponent) mutations: \(outcome.parsed) parsed (\(outcome.tensorsCompared) tensors compared with their bytes), rejected: \(outcome.rejected.sorted { $0.key < $1.key })")
         // The mutations must reach deep into validation, not just the framing checks.
         XCTAssertGreaterThan(outcome.parsed, 0)
-        XCTAssertGreaterThan(outcome.rejected.count, 8, "\(outcome.rejected)")
-        XCTAssertEqual(outcome.parsed + outcome.rejected.values.reduce(0, +), 4000)
+        XCTAssertGreaterThan(outcome.tensorsCompared, 0)
+        XCTAssertGreaterThanOrEqual(outcome.rejected.count, rejectionKinds, "\(outcome.rejected)")
+    }
+
+    func testMutatedTinyBertModel() throws {
+        try mutate(Fixtures.tinyBertModel, iterations: 4000, seed: 0x5AFE_7E45, rejectionKinds: 9)
     }
 
     func testMutatedExpectedOutputs() throws {
-        let base = try Fixtures.bytes(of: Fixtures.tinyBertExpected)
-        let outcome = run(base: base, iterations: 1500, seed: 42)
-        XCTAssertEqual(outcome.parsed + outcome.rejected.values.reduce(0, +), 1500)
+        try mutate(Fixtures.tinyBertExpected, iterations: 1500, seed: 42, rejectionKinds: 6)
     }
 
     func testMutatedDTypesFixture() throws {
-        let base = try Fixtures.bytes(of: Fixtures.dtypes)
-        let outcome = run(base: base, iterations: 1500, seed: 7)
-        XCTAssertGreaterThan(outcome.parsed, 0)
+        try mutate(Fixtures.dtypes, iterations: 1500, seed: 7, rejectionKinds: 6)
     }
 
     func testRandomBytes() {
@@ -127,11 +249,12 @@ final class MutationFuzzTests: XCTestCase {
             if count >= 8 {  // make the header length plausible half the time
                 if Bool.random(using: &rng) { bytes.replaceSubrange(0..<8, with: Builder.littleEndianBytes([UInt64(count - 8 - Int.random(in: 0...(count - 8), using: &rng))])) }
             }
+            var outcome = Outcome()
             do {
                 let file = try SafeTensorsFile(bytes: bytes, name: "random-\(i)")
-                checkParsed(file, byteCount: bytes.count)
+                checkParsed(file, bytes: bytes, outcome: &outcome)
             } catch {
-                XCTAssertEqual(error.file, "random-\(i)")
+                checkRejection(error, bytes: bytes, name: "random-\(i)", outcome: &outcome)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 @testable import SafeTensors
 
 /// Fixture locations, found relative to this source file.
@@ -44,19 +45,6 @@ enum Builder {
 
     static func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
         values.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-    }
-}
-
-/// Deterministic PRNG (SplitMix64) so mutation tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

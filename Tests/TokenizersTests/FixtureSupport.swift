@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 @testable import Tokenizers
 
 /// Locations of the test fixtures, relative to this file.
@@ -10,7 +11,8 @@ enum Fixtures {
     /// Copies of all-MiniLM-L6-v2's tokenizer.json, vocab.txt and tokenizer_config.json.
     static let minilmTokenizerFolder = directory.appendingPathComponent("tokenizer_minilm")
     /// The downloaded model (git-ignored; created by Scripts/setup).
-    static let minilmModelFolder = repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
+    /// The default model folder (`$ENCODER_MODEL` honoured), see ``TestModel``.
+    static let minilmModelFolder = TestModel.defaultFolderPath
 
     /// One JSON object per non-empty line.
     static func jsonLines(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {

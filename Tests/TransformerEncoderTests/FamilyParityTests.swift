@@ -9,14 +9,15 @@ import XCTest
 final class FamilyParityTests: XCTestCase {
     static let families = TestSupport.fixtures.appendingPathComponent("families")
 
-    /// Folder name, expected family, whether its keys carry the family prefix.
-    static let fixtures: [(name: String, family: EncoderFamily, prefixed: Bool)] = [
-        ("bert-mlm", .bert, true),
-        ("roberta", .roberta, false),
-        ("xlm-roberta-mlm", .xlmRoberta, true),
-        ("distilbert", .distilbert, false),
-        ("mpnet", .mpnet, false),
-        ("mpnet-mlm", .mpnet, true),
+    /// Folder name, expected family, whether its keys carry the family prefix, whether a real token equals
+    /// the padding id (Hugging Face gives it the padding position; so must we).
+    static let fixtures: [(name: String, family: EncoderFamily, prefixed: Bool, padInside: Bool)] = [
+        ("bert-mlm", .bert, true, false),
+        ("roberta", .roberta, false, true),
+        ("xlm-roberta-mlm", .xlmRoberta, true, true),
+        ("distilbert", .distilbert, false, false),
+        ("mpnet", .mpnet, false, true),
+        ("mpnet-mlm", .mpnet, true, false),
     ]
 
     func testEveryFamilyEveryLayerOnBothBackends() throws {
@@ -30,6 +31,8 @@ final class FamilyParityTests: XCTestCase {
             let batch = try TestSupport.PaddedBatch(folder.appendingPathComponent("expected.safetensors"))
             XCTAssertTrue(batch.sequences.contains { $0.count == 1 }, fixture.name)
             XCTAssertTrue(batch.sequences.contains { $0.count == model.configuration.maxSequenceLength }, fixture.name)
+            let pad = Int32(model.configuration.padTokenID)
+            XCTAssertEqual(batch.sequences.contains { $0.inputIDs.contains(pad) }, fixture.padInside, fixture.name)
             for backend in ComputeBackend.allCases {
                 for threads in [1, 2] {
                     let output = try model.encode(
@@ -84,7 +87,7 @@ final class FamilyParityTests: XCTestCase {
         XCTAssertEqual(roberta.positionPaddingIndex, 1)
         XCTAssertEqual(roberta.maxSequenceLength, 40)  // 42 − 1 − 1
         XCTAssertEqual(roberta.typeVocabSize, 1)
-        XCTAssertTrue(roberta.usesTokenTypes)
+        XCTAssertFalse(roberta.usesTokenTypes)
         XCTAssertEqual(roberta.layerNormEps, 1e-5)
 
         let mpnet = try config("mpnet")
@@ -97,7 +100,8 @@ final class FamilyParityTests: XCTestCase {
         XCTAssertEqual(bert.maxSequenceLength, 40)
     }
 
-    /// One past the usable length is refused with the reason; families without token types ignore them.
+    /// One past the usable length is refused with the reason; families whose Hugging Face tokenizers return no
+    /// token type ids ignore those a caller passes (RoBERTa's type table has one row; 1 is not refused).
     func testPositionLimitAndTokenTypes() throws {
         let roberta = try EncoderModel(folder: Self.families.appendingPathComponent("roberta"))
         let tooLong = TokenSequence(inputIDs: [Int32](repeating: 7, count: 41))
@@ -112,6 +116,9 @@ final class FamilyParityTests: XCTestCase {
         let plain = try distil.encode([TokenSequence(inputIDs: [2, 10, 11, 3])])
         let typed = try distil.encode([TokenSequence(inputIDs: [2, 10, 11, 3], tokenTypeIDs: [0, 0, 1, 1])])
         XCTAssertEqual(plain.lastHiddenState.values, typed.lastHiddenState.values)
+        let robertaPlain = try roberta.encode([TokenSequence(inputIDs: [0, 10, 11, 2])])
+        let robertaTyped = try roberta.encode([TokenSequence(inputIDs: [0, 10, 11, 2], tokenTypeIDs: [0, 0, 1, 1])])
+        XCTAssertEqual(robertaPlain.lastHiddenState.values, robertaTyped.lastHiddenState.values)
     }
 
     func testUnsupportedModelTypeNamesTypeFileAndSupportedList() throws {

@@ -97,4 +97,27 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+
+    /// scores·scale + bias with the relative-position layout: row q's bias is the window starting q floats
+    /// before row 0's (stride −1), so x[q, k] gets bias[(L − 1) + k − q].
+    func testScaleAddBiasWithOverlappingRows() {
+        var random = TestRandom(seed: 11)
+        for length in [1, 3, 17, 40] {
+            let vector = (0..<(2 * length - 1)).map { _ in Float.random(in: -2..<2, using: &random) }
+            let scores = (0..<(length * length)).map { _ in Float.random(in: -5..<5, using: &random) }
+            var x = scores
+            vector.withUnsafeBufferPointer { v in
+                x.withUnsafeMutableBufferPointer {
+                    ElementwiseKernels.scaleAddBias(
+                        $0.baseAddress!, rows: length, n: length, ld: length, scale: 0.25,
+                        bias: v.baseAddress! + (length - 1), biasRowStride: -1)
+                }
+            }
+            for q in 0..<length {
+                for k in 0..<length {
+                    XCTAssertEqual(x[q * length + k], scores[q * length + k] * 0.25 + vector[length - 1 + k - q], "L=\(length) q=\(q) k=\(k)")
+                }
+            }
+        }
+    }
 }

@@ -1,47 +1,21 @@
 import Foundation
 import SafeTensors
 import XCTest
+import EncoderTestSupport
 @testable import TransformerEncoder
 
 /// Paths and helpers shared by the encoder's tests.
 enum TestSupport {
-    /// The repository root (two folders above this file's folder).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
+    static let repositoryRoot = Repository.root
+    static let fixtures = Repository.fixtures
     static let tinyBERT = fixtures.appendingPathComponent("tiny-bert")
 
-    /// The default model fetched by `Scripts/setup` (all-MiniLM-L6-v2).
-    /// Missing: the test fails when `CI=true` (CI must have run set-up), and is skipped otherwise.
-    static func defaultModelFolder() throws -> URL {
-        let folder = ProcessInfo.processInfo.environment["ENCODER_MODEL"].map { URL(fileURLWithPath: $0) }
-            ?? repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
-            return folder
-        }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("default model missing at \(folder.path): run Scripts/setup")
-            throw XCTSkip("model missing (failed above)")
-        }
-        throw XCTSkip("default model missing at \(folder.path): run Scripts/setup")
-    }
+    /// The default model (``TestModel/defaultFolder()``: `$ENCODER_MODEL` honoured; missing fails under CI=true).
+    static func defaultModelFolder() throws -> URL { try TestModel.defaultFolder() }
 
-    /// One line of `minilm_sentences.jsonl`.
-    struct ReferenceSentence: Decodable {
-        let text: String
-        let input_ids: [Int32]
-        let token_type_ids: [Int32]
-        let untruncated_length: Int
-        let embedding: [Float]
-        let pooled_unnormalized: [Float]
-    }
+    typealias ReferenceSentence = EncoderTestSupport.ReferenceSentence
 
-    static func referenceSentences() throws -> [ReferenceSentence] {
-        let data = try Data(contentsOf: fixtures.appendingPathComponent("minilm_sentences.jsonl"))
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
-            try JSONDecoder().decode(ReferenceSentence.self, from: Data($0.utf8))
-        }
-    }
+    static func referenceSentences() throws -> [ReferenceSentence] { try ReferenceSentence.all() }
 
     /// A padded reference batch (`input_ids`, `attention_mask`, `token_type_ids`, hidden states) read back
     /// as the sequences of real tokens.
@@ -85,18 +59,16 @@ enum TestSupport {
     }
 }
 
-/// A small deterministic random source for tests.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The package's SplitMix64 under the name these tests used.
+typealias TestRandom = SplitMix64
+
+extension SplitMix64 {
+    /// A `rows × columns` matrix of values uniform in [-1, 1).
     mutating func matrix(_ rows: Int, _ columns: Int) -> Matrix {
-        try! Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in Float.random(in: -1..<1, using: &self) })
+        var matrix = try! Matrix(rows: rows, columns: columns)
+        matrix.withUnsafeMutableValues { values in
+            for i in values.indices { values[i] = Float.random(in: -1..<1, using: &self) }
+        }
+        return matrix
     }
 }

@@ -55,8 +55,10 @@ public struct EncoderConfiguration: Sendable, Equatable {
         positionPaddingIndex.map { maxPositionEmbeddings - $0 - 1 } ?? maxPositionEmbeddings
     }
 
-    /// Whether the model has token type (segment) embeddings; without them token type ids are ignored.
-    public var usesTokenTypes: Bool { family.architecture.tokenTypeEmbeddings != nil }
+    /// Whether the model reads token type (segment) ids: BERT only. The other families ignore the ids a caller
+    /// passes, as Hugging Face's tokenizers for them return none (RoBERTa and XLM-R still add their type
+    /// table's row 0 to every token).
+    public var usesTokenTypes: Bool { family.architecture.readsTokenTypeIDs }
 
     /// Limits that keep a hostile `config.json` from asking for absurd allocations.
     static let maximumWidth = 1 << 16
@@ -147,7 +149,8 @@ public struct EncoderConfiguration: Sendable, Equatable {
         try check(layerNormEps >= 0 && layerNormEps.isFinite, "layer_norm_eps", "is \(layerNormEps), must be a non-negative number")
         try check(maxPositionEmbeddings > 0 && maxPositionEmbeddings <= Self.maximumPositions, "max_position_embeddings", "is \(maxPositionEmbeddings), out of range")
         try check(typeVocabSize > 0 && typeVocabSize <= Self.maximumVocabulary, "type_vocab_size", "is \(typeVocabSize), out of range")
-        try check(usesTokenTypes || typeVocabSize == 1, "type_vocab_size", "is \(typeVocabSize), but \(family.rawValue) has no token types")
+        try check(names.tokenTypeEmbeddings != nil || typeVocabSize == 1, "type_vocab_size",
+                  "is \(typeVocabSize), but \(family.rawValue) has no token types")
         try check(vocabSize > 0 && vocabSize <= Self.maximumVocabulary, "vocab_size", "is \(vocabSize), out of range")
         try check(padTokenID >= 0 && padTokenID < vocabSize, "pad_token_id", "is \(padTokenID), outside the vocabulary of \(vocabSize)")
         if let padding = positionPaddingIndex {

@@ -55,9 +55,12 @@ struct ArchitectureDescription: Sendable {
     let wordEmbeddings = "embeddings.word_embeddings"
     let positionEmbeddings = "embeddings.position_embeddings"
     let embeddingsLayerNorm = "embeddings.LayerNorm"
-    /// `embeddings.token_type_embeddings`, or `nil` for a family without token types (token type ids are
-    /// then ignored, as Hugging Face's tokenizers for these models do not return them).
+    /// `embeddings.token_type_embeddings`, or `nil` for a family without token types.
     let tokenTypeEmbeddings: String?
+    /// Whether the model reads token type ids. Where Hugging Face's tokenizer for the family returns none
+    /// (`model_input_names` without `token_type_ids`: RoBERTa, XLM-R, DistilBERT, MPNet), the model always sees
+    /// type 0 in sentence-transformers and cross-encoder pipelines, so ids a caller passes are ignored.
+    let readsTokenTypeIDs: Bool
     /// Layer `i`'s scope: `"\(layerPrefix).\(i)"`.
     let layerPrefix: String
     /// Inside a layer: the attention's query, key, value and output projections and its LayerNorm.
@@ -110,19 +113,22 @@ struct ArchitectureDescription: Sendable {
         hiddenSizeField: "hidden_size", layerCountField: "num_hidden_layers", headCountField: "num_attention_heads",
         intermediateSizeField: "intermediate_size", activationField: "hidden_act",
         layerNormEpsilon: .field("layer_norm_eps", default: 1e-12),
-        rootPrefix: "bert.", tokenTypeEmbeddings: "embeddings.token_type_embeddings", layerPrefix: "encoder.layer",
+        rootPrefix: "bert.", tokenTypeEmbeddings: "embeddings.token_type_embeddings", readsTokenTypeIDs: true,
+        layerPrefix: "encoder.layer",
         query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
         attentionOutput: "attention.output.dense", attentionLayerNorm: "attention.output.LayerNorm",
         intermediate: "intermediate.dense", output: "output.dense", outputLayerNorm: "output.LayerNorm",
         positions: .fromZero, attentionBias: nil)
 
-    /// RoBERTa and XLM-RoBERTa: BERT's modules, positions after `pad_token_id`, `type_vocab_size` 1.
+    /// RoBERTa and XLM-RoBERTa: BERT's modules, positions after `pad_token_id`, a token type table
+    /// (`type_vocab_size` 1) whose row 0 is always added.
     static func roberta(prefix: String) -> ArchitectureDescription {
         ArchitectureDescription(
             hiddenSizeField: "hidden_size", layerCountField: "num_hidden_layers", headCountField: "num_attention_heads",
             intermediateSizeField: "intermediate_size", activationField: "hidden_act",
             layerNormEpsilon: .field("layer_norm_eps", default: 1e-12),
-            rootPrefix: prefix, tokenTypeEmbeddings: "embeddings.token_type_embeddings", layerPrefix: "encoder.layer",
+            rootPrefix: prefix, tokenTypeEmbeddings: "embeddings.token_type_embeddings", readsTokenTypeIDs: false,
+            layerPrefix: "encoder.layer",
             query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
             attentionOutput: "attention.output.dense", attentionLayerNorm: "attention.output.LayerNorm",
             intermediate: "intermediate.dense", output: "output.dense", outputLayerNorm: "output.LayerNorm",
@@ -133,7 +139,7 @@ struct ArchitectureDescription: Sendable {
         hiddenSizeField: "dim", layerCountField: "n_layers", headCountField: "n_heads",
         intermediateSizeField: "hidden_dim", activationField: "activation",
         layerNormEpsilon: .fixed(1e-12),
-        rootPrefix: "distilbert.", tokenTypeEmbeddings: nil, layerPrefix: "transformer.layer",
+        rootPrefix: "distilbert.", tokenTypeEmbeddings: nil, readsTokenTypeIDs: false, layerPrefix: "transformer.layer",
         query: "attention.q_lin", key: "attention.k_lin", value: "attention.v_lin",
         attentionOutput: "attention.out_lin", attentionLayerNorm: "sa_layer_norm",
         intermediate: "ffn.lin1", output: "ffn.lin2", outputLayerNorm: "output_layer_norm",
@@ -143,7 +149,7 @@ struct ArchitectureDescription: Sendable {
         hiddenSizeField: "hidden_size", layerCountField: "num_hidden_layers", headCountField: "num_attention_heads",
         intermediateSizeField: "intermediate_size", activationField: "hidden_act",
         layerNormEpsilon: .field("layer_norm_eps", default: 1e-12),
-        rootPrefix: "mpnet.", tokenTypeEmbeddings: nil, layerPrefix: "encoder.layer",
+        rootPrefix: "mpnet.", tokenTypeEmbeddings: nil, readsTokenTypeIDs: false, layerPrefix: "encoder.layer",
         query: "attention.attn.q", key: "attention.attn.k", value: "attention.attn.v",
         attentionOutput: "attention.attn.o", attentionLayerNorm: "attention.LayerNorm",
         intermediate: "intermediate.dense", output: "output.dense", outputLayerNorm: "output.LayerNorm",

@@ -43,7 +43,9 @@ public struct Dense: Sendable {
     /// Loads a Dense module folder. Fails naming the file and field for anything sentence-transformers
     /// would compute differently: an unknown activation, `use_residual`, a module reading or writing
     /// another feature than `sentence_embedding`, or weights of the wrong shape.
-    /// - Parameter inputWidth: the width of the embeddings the module before it gives; `in_features` must match.
+    /// - Parameters:
+    ///   - folder: the module folder (`2_Dense`).
+    ///   - inputWidth: the width of the embeddings the module before it gives; `in_features` must match.
     public init(folder: URL, inputWidth: Int? = nil) throws(EncoderError) {
         let configURL = folder.appendingPathComponent("config.json")
         let path = configURL.path
@@ -98,37 +100,32 @@ public struct Dense: Sendable {
 
     /// x: (rows, inFeatures) → (rows, outFeatures).
     func forward(_ x: Matrix, options: ComputeOptions) -> Matrix {
-        var y = Matrix(unchecked: [Float](repeating: 0, count: x.rows * outFeatures), rows: x.rows, columns: outFeatures)
-        guard x.rows > 0 else { return y }
         // x.columns == inFeatures: the pipeline checks each module's in_features against the width before it.
-        let (n, k) = (outFeatures, inFeatures)
-        let threads = x.rows * k * n < Parallel.minimumParallelWork ? 1 : options.threads
+        let (m, n, k) = (x.rows, outFeatures, inFeatures)
+        var y = [Float](repeating: 0, count: m * n)   // (m, n)
+        let threads = m * k * n < Parallel.minimumParallelWork ? 1 : options.threads
         let backend = options.backend
         x.values.withUnsafeBufferPointer { a in
             weightTransposed.values.withUnsafeBufferPointer { b in
-                y.withUnsafeMutableValues { c in
-                    Parallel.forEachChunk(count: x.rows, threads: threads) { rows in
+                y.withUnsafeMutableBufferPointer { c in
+                    guard let a = a.baseAddress, let c = c.baseAddress else { return }
+                    Parallel.forEachChunk(count: m, threads: threads) { rows in
                         backend.gemm(
                             transposeA: .none, transposeB: .none, m: rows.count, n: n, k: k,
-                            alpha: 1, a: a.baseAddress! + rows.lowerBound * k, lda: k,
+                            alpha: 1, a: a + rows.lowerBound * k, lda: k,
                             b: b.baseAddress, ldb: n,
-                            beta: 0, c: c.baseAddress! + rows.lowerBound * n, ldc: n)
+                            beta: 0, c: c + rows.lowerBound * n, ldc: n)
+                        // Bias and activation on the rows just computed, while they are in cache.
+                        for r in rows {
+                            let row = c + r * n
+                            if let bias { for j in 0..<n { row[j] += bias[j] } }
+                            if activation != .identity { for j in 0..<n { row[j] = activation.apply(row[j]) } }
+                        }
                     }
                 }
             }
         }
-        y.withUnsafeMutableValues { values in
-            for r in 0..<x.rows {
-                let row = values.baseAddress! + r * outFeatures
-                if let bias {
-                    for j in 0..<outFeatures { row[j] += bias[j] }
-                }
-                if activation != .identity {
-                    for j in 0..<outFeatures { row[j] = activation.apply(row[j]) }
-                }
-            }
-        }
-        return y
+        return Matrix(unchecked: y, rows: m, columns: n)
     }
 }
 

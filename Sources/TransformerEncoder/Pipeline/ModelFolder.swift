@@ -16,7 +16,9 @@ public enum ModelFolder {
     ///   `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else
     ///   `~/.cache/huggingface/hub`; the folder is `models--ORG--NAME/snapshots/<refs/main>`. Nothing is
     ///   downloaded.
-    /// - Parameter environment: where the cache variables are read (the process's environment by default).
+    /// - Parameters:
+    ///   - name: a path, or a hub id.
+    ///   - environment: where the cache variables are read (the process's environment by default).
     public static func resolve(
         _ name: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(EncoderError) -> URL {

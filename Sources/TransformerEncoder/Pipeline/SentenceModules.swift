@@ -123,6 +123,7 @@ public struct SentenceModules: Sendable {
     /// - Parameters:
     ///   - output: the encoder's packed output for the batch.
     ///   - promptLength: the prompt's tokens at the start of every sequence (see ``Pooling/pool(_:promptLength:threads:)``).
+    ///   - options: backend and threads for the Dense layers' products and the pooling.
     /// - Returns: (sequences, ``dimension``).
     public func embed(_ output: EncoderOutput, promptLength: Int = 0, options: ComputeOptions) -> Matrix {
         var x = pooling.pool(output, promptLength: promptLength, threads: options.threads)

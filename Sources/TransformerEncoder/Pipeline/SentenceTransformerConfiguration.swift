@@ -1,5 +1,4 @@
 import Foundation
-import JSONCore
 
 /// The text-side settings of a sentence-transformers folder: truncation length, lowercasing and prompts.
 ///
@@ -47,9 +46,9 @@ public struct SentenceTransformerConfiguration: Sendable, Equatable {
         if maxLength == nil, ModelFolder.kind(of: tokenizerConfig.path) != .missing {
             let object = try JSONFile.object(at: tokenizerConfig)
             // Hugging Face writes 1e30 for "no limit"; anything beyond Int32 means the same.
-            if let value = object["model_max_length"]?.doubleValue,
-               value >= 2, value <= Double(Int32.max), value.rounded() == value {
-                maxLength = Int(value)
+            if let number = object["model_max_length"]?.doubleValue,
+               number >= 2, number <= Double(Int32.max), number.rounded() == number {
+                maxLength = Int(number)
             }
         }
         var prompts: [String: String] = [:]

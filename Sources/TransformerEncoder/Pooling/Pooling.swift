@@ -1,5 +1,4 @@
 import Foundation
-import JSONCore
 
 /// How token states become one sentence embedding, as sentence-transformers' `Pooling` module defines it
 /// (`1_Pooling/config.json`).
@@ -37,7 +36,7 @@ public struct Pooling: Sendable, Equatable {
     }
 
     /// The modes, in the order their vectors are concatenated. Never empty. Immutable: the order is the
-    /// one the configuration gave (``Mode/allCases`` order for the legacy boolean fields).
+    /// one the configuration gave (the order of ``Mode``'s cases for the legacy boolean fields).
     public let modes: [Mode]
     /// `false`: the prompt's tokens (see ``SentenceEncoder``'s `prompt`) are left out of every mode, as
     /// sentence-transformers' `include_prompt: false` does (INSTRUCTOR-style models).
@@ -58,17 +57,18 @@ public struct Pooling: Sendable, Equatable {
 
     /// Reads a pooling module's `config.json`: sentence-transformers ≥ 5 writes `pooling_mode` (a name or a
     /// list of names, concatenated in that order) and `embedding_dimension`; earlier versions write one
-    /// boolean per mode (`pooling_mode_mean_tokens`…, concatenated in ``Mode/allCases`` order) and
+    /// boolean per mode (`pooling_mode_mean_tokens`…, concatenated in the order of ``Mode``'s cases) and
     /// `word_embedding_dimension`. `include_prompt` defaults to `true`.
     ///
-    /// - Parameter hiddenSize: the encoder's width; a configured embedding dimension must equal it.
+    /// - Parameters:
+    ///   - url: the module's `config.json`.
+    ///   - hiddenSize: the encoder's width; a configured embedding dimension must equal it.
     public init(contentsOf url: URL, hiddenSize: Int) throws(EncoderError) {
         let fields = JSONFields(object: try JSONFile.object(at: url), path: url.path)
         var modes: [Mode] = []
         if fields.has("pooling_mode") {
             let value = fields.object["pooling_mode"]!
-            let names: [JSONValue] = value.arrayValue ?? [value]
-            for name in names {
+            for name in value.arrayValue ?? [value] {
                 guard let name = name.stringValue else {
                     throw .invalidField(path: url.path, field: "pooling_mode", reason: "is not a string or a list of strings")
                 }

@@ -141,7 +141,7 @@ public struct SemanticIndex: Sendable {
     /// Equal scores rank the lower index first. With `k ≥ count`, every entry is returned, ranked.
     ///
     /// - Parameters:
-    ///   - queries: (queries, ``queryDimension``) embeddings, e.g. ``SentenceEncoder/encode(_:batchSize:options:progress:)``'s.
+    ///   - queries: (queries, ``queryDimension``) embeddings, e.g. ``SentenceEncoder/encode(_:batchSize:options:prompt:promptName:truncateDimension:normalize:progress:)``'s.
     ///   - k: hits per query; positive.
     ///   - threads: threads for the top-k selection (the GEMM runs with OpenBLAS's own setting); all cores when `nil`.
     /// - Returns: one array of `min(k, count)` hits per query row, in query order.
