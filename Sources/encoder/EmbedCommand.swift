@@ -85,22 +85,24 @@ struct EmbedCommand: ParsableCommand {
                         batch = try embeddingOptions.encode(encoder, chunk.map(\.text), batchSize: batchSize)
                     } catch let error as EncoderError {
                         // An input the encoder rejects (bad ids, a non-finite result) names its line; anything
-                        // else ends the run as it is.
-                        let sequence: Int, reason: String
-                        switch error {
-                        case let .invalidInput(index, _, message): (sequence, reason) = (index, message)
-                        case let .nonFiniteHiddenState(index, position):
-                            (sequence, reason) = (index, "the encoder's hidden state is NaN or infinite at token \(position) (the weights overflow on this input)")
-                        default: throw error
+                        // else ends the run as it is. Keep the inputs before the first failing one: encode them
+                        // again without it (and without any earlier one that fails in turn), then name it, 1-based.
+                        guard var (sequence, firstReason) = Self.rejectedInput(error) else { throw error }
+                        var good = Array(chunk.prefix(sequence))
+                        while !good.isEmpty {
+                            do {
+                                let kept = try embeddingOptions.encode(encoder, good.map(\.text), batchSize: batchSize)
+                                try write(kept, records: good, from: done, writer: writer, npy: npy)
+                                try writer.flush()
+                                done += good.count
+                                break
+                            } catch let error as EncoderError {
+                                guard let (earlier, reason) = Self.rejectedInput(error) else { throw error }
+                                (sequence, firstReason) = (earlier, reason)
+                                good = Array(good.prefix(earlier))
+                            }
                         }
-                        // Keep the inputs before the failing one: encode them again without it.
-                        let good = Array(chunk.prefix(sequence))
-                        if !good.isEmpty {
-                            try write(try embeddingOptions.encode(encoder, good.map(\.text), batchSize: batchSize), records: good,
-                                      from: done, writer: writer, npy: npy)
-                            done += good.count
-                        }
-                        failure = CLIError("\(reader.map { "\($0.name): line \(done + 1)" } ?? "input \(done)"): \(reason)")
+                        failure = CLIError("\(reader.map { "\($0.name): line \(done + 1)" } ?? "input \(done + 1)"): \(firstReason)")
                         break
                     }
                     try write(batch, records: chunk, from: done, writer: writer, npy: npy)
@@ -122,6 +124,16 @@ struct EmbedCommand: ParsableCommand {
             StandardError.write(String(
                 format: "embedded %d inputs, %d tokens, %d truncated (max %d tokens), %.2f s, %.1f inputs/s\n",
                 done, tokens, truncated, encoder.maxSequenceLength, seconds, Double(done) / max(seconds, 1e-9)))
+        }
+    }
+
+    /// The input an encoder error blames (0-based within the texts encoded) and why, or nil for other errors.
+    static func rejectedInput(_ error: EncoderError) -> (Int, String)? {
+        switch error {
+        case let .invalidInput(index, _, message): return (index, message)
+        case let .nonFiniteHiddenState(index, position):
+            return (index, "the encoder's hidden state is NaN or infinite at token \(position) (the weights overflow on this input)")
+        default: return nil
         }
     }
 
