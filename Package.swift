@@ -59,8 +59,8 @@ let package = Package(
             name: "encoder",
             dependencies: [
                 "TransformerEncoder",
-                "EncoderServer",
                 "JSONCore",
+                "EncoderServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(
             name: "EncoderServerTests",
             dependencies: [
-                "EncoderServer", "encoder",
+                "EncoderServer", "encoder", "EncoderTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,5 +1,5 @@
-/// Character classes and mappings used by the BERT normalizer and pre-tokenizer, decoded once from
-/// the generated `UnicodeTables` (which mirror the Hugging Face `tokenizers` library exactly).
+/// Character classes and mappings used by the normalizers and pre-tokenizers, decoded once from
+/// the generated `UnicodeTables` and `RegexClassTables` (which mirror the Hugging Face `tokenizers` library exactly).
 ///
 /// Scalars are handled as `UInt32` code points throughout.
 enum CharacterClasses {
@@ -24,6 +24,18 @@ enum CharacterClasses {
         static let whitespace = Flags(rawValue: 1 << 7)
         /// Combining mark (Mn, Mc, Me; removed by the StripAccents normalizer).
         static let combiningMark = Flags(rawValue: 1 << 8)
+        /// Oniguruma `\p{L}` (GPT-2 pattern).
+        static let letter = Flags(rawValue: 1 << 9)
+        /// Oniguruma `\p{N}` (GPT-2 pattern).
+        static let number = Flags(rawValue: 1 << 10)
+        /// The Whitespace pre-tokenizer's `\w` (Rust regex crate).
+        static let word = Flags(rawValue: 1 << 11)
+        /// Oniguruma `\s`.
+        static let regexWhitespace = Flags(rawValue: 1 << 12)
+        /// Rust `char::is_numeric` (Digits pre-tokenizer).
+        static let numeric = Flags(rawValue: 1 << 13)
+        /// The Whitespace pre-tokenizer's `\s` (Rust regex crate).
+        static let wordSpace = Flags(rawValue: 1 << 14)
     }
 
     /// Flags for every code point 0...0x10FFFF.
@@ -41,6 +53,12 @@ enum CharacterClasses {
         mark(UnicodeTables.punctuation, .punctuation)
         mark(UnicodeTables.chinese, .chinese)
         mark(UnicodeTables.unicodeWhitespace, .whitespace)
+        mark(RegexClassTables.letters, .letter)
+        mark(RegexClassTables.numbers, .number)
+        mark(RegexClassTables.wordCharacters, .word)
+        mark(RegexClassTables.regexWhitespace, .regexWhitespace)
+        mark(RegexClassTables.numeric, .numeric)
+        mark(RegexClassTables.wordSpaces, .wordSpace)
         for cp in decompositions.keys { table[Int(cp)] |= Flags.decomposes.rawValue }
         for cp in 0xAC00...0xD7A3 { table[cp] |= Flags.decomposes.rawValue }
         for cp in lowercaseMappings.keys { table[Int(cp)] |= Flags.lowercases.rawValue }

@@ -1,33 +1,69 @@
 import Foundation
 import JSONCore
 
-/// Everything a ``BertTokenizer`` is built from.
+/// Everything a ``PipelineTokenizer`` is built from.
 struct LoadedTokenizer {
     var normalizer: Normalizer
     var preTokenizer: PreTokenizer
-    var model: WordPiece
+    var model: TokenizerModel
     var addedTokens: [AddedToken]
     var postProcessor: PostProcessor
     var idToToken: [Int32: String]
-    var clsTokenID: Int32
-    var sepTokenID: Int32
-    var padTokenID: Int32
+    var tokenToID: Vocabulary
+    var vocabularySize: Int
+    var clsTokenID: Int32?
+    var sepTokenID: Int32?
+    var padTokenID: Int32?
+    var unknownTokenID: Int32?
+    /// The file the tokenizer was read from, for errors found after loading.
+    var sourceFile: String = ""
+    /// Where each type id of the templates comes from (`post_processor.pair[3].Sequence.type_id`).
+    var typeIDFields: [(field: String, typeID: Int32)] = []
 }
 
-/// Reads a file, mapping failures to ``TokenizerError``.
+/// The largest tokenizer file read (tokenizer.json, vocab.txt, tokenizer_config.json): far above real
+/// files (bge-m3's tokenizer.json is about 17 MB) and low enough to bound the memory a hostile file takes.
+let maximumTokenizerFileBytes = 64 << 20
+
+/// Reads a regular file of at most ``maximumTokenizerFileBytes``, mapping failures to ``TokenizerError``.
 func readFile(_ url: URL) throws(TokenizerError) -> Data {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-        throw TokenizerError(.unreadableFile, file: url.path, message: "file not found")
+    var info = stat()
+    guard stat(url.path, &info) == 0 else {
+        let code = errno
+        if code == ENOENT || code == ENOTDIR {
+            throw TokenizerError(.unreadableFile, file: url.path, message: "file not found")
+        }
+        throw TokenizerError(.unreadableFile, file: url.path, message: "cannot be read (\(String(cString: strerror(code))))")
     }
-    guard !isDirectory.boolValue else {
+    switch info.st_mode & S_IFMT {
+    case S_IFREG:
+        break
+    case S_IFDIR:
         throw TokenizerError(.unreadableFile, file: url.path, message: "is a directory, not a file")
+    case S_IFIFO:
+        throw TokenizerError(.unreadableFile, file: url.path, message: "is a FIFO (named pipe), not a regular file")
+    case S_IFCHR, S_IFBLK:
+        throw TokenizerError(.unreadableFile, file: url.path, message: "is a device, not a regular file")
+    default:
+        throw TokenizerError(.unreadableFile, file: url.path, message: "is not a regular file")
     }
+    guard Int(info.st_size) <= maximumTokenizerFileBytes else {
+        throw TokenizerError(.unreadableFile, file: url.path,
+                             message: "is \(info.st_size) bytes, more than the \(maximumTokenizerFileBytes >> 20) MiB a tokenizer file may have")
+    }
+    let data: Data
     do {
-        return try Data(contentsOf: url)
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        data = try handle.read(upToCount: maximumTokenizerFileBytes + 1) ?? Data()
     } catch {
         throw TokenizerError(.unreadableFile, file: url.path, message: "cannot be read (\(error.localizedDescription))")
     }
+    guard data.count <= maximumTokenizerFileBytes else {
+        throw TokenizerError(.unreadableFile, file: url.path,
+                             message: "grew beyond the \(maximumTokenizerFileBytes >> 20) MiB a tokenizer file may have while being read")
+    }
+    return data
 }
 
 /// Parses a JSON file whose top level must be an object.
@@ -96,11 +132,37 @@ struct JSONReader {
         case .number(let json)?:
             let number = json.doubleValue
             guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
-                throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(number)")
+                throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(JSONReader.describe(.number(json)))")
             }
             return Int(number)
         case nil: throw error(.missingField, field, "missing")
         case let other?: throw error(.invalidField, field, "expected an integer, found \(other.typeName)")
+        }
+    }
+
+    func double(_ value: JSONValue?, _ field: String) throws(TokenizerError) -> Double {
+        switch value {
+        case .number(let number)?: return number.doubleValue
+        case nil: throw error(.missingField, field, "missing")
+        case let other?: throw error(.invalidField, field, "expected a number, found \(other.typeName)")
+        }
+    }
+
+    func isNumber(_ value: JSONValue?) -> Bool {
+        if case .number? = value { return true }
+        return false
+    }
+
+    /// A value as a reader sees it in a message: `30521`, `1.5`, `"text"`, `an object`.
+    static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .number(let json):
+            let number = json.doubleValue
+            if number.rounded() == number, abs(number) < 1e15 { return String(Int64(number)) }
+            return String(number)
+        case .string(let string): return "\"\(string.prefix(80))\""
+        case .bool(let bool): return String(bool)
+        default: return value.typeName
         }
     }
 
@@ -109,270 +171,6 @@ struct JSONReader {
         case .array(let array)?: return array
         case nil: throw error(.missingField, field, "missing")
         case let other?: throw error(.invalidField, field, "expected an array, found \(other.typeName)")
-        }
-    }
-}
-
-// MARK: - tokenizer.json
-
-/// Builds a tokenizer from a Hugging Face `tokenizer.json`.
-struct TokenizerJSONLoader {
-    let url: URL
-    var reader: JSONReader { JSONReader(file: url.path) }
-
-    func load() throws(TokenizerError) -> LoadedTokenizer {
-        let root = try readJSONObject(url)
-        let reader = self.reader
-
-        // Model
-        let modelObject = try reader.object(root["model"], "model")
-        let modelType = try reader.optionalString(modelObject["type"], "model.type")
-        if let modelType, modelType != "WordPiece" {
-            throw reader.error(.unsupported, "model.type", "unsupported model type \"\(modelType)\" (only WordPiece is supported)")
-        }
-        if modelType == nil && modelObject["continuing_subword_prefix"] == nil {
-            throw reader.error(.unsupported, "model.type", "missing model type (only WordPiece is supported)")
-        }
-        let vocabObject = try reader.object(modelObject["vocab"], "model.vocab")
-        guard !vocabObject.isEmpty else {
-            throw reader.error(.invalidVocabulary, "model.vocab", "the vocabulary is empty")
-        }
-        var vocabulary: [String: Int32] = [:]
-        vocabulary.reserveCapacity(vocabObject.count)
-        var idToToken: [Int32: String] = [:]
-        idToToken.reserveCapacity(vocabObject.count)
-        for (token, value) in vocabObject {
-            let field = "model.vocab[\"\(token)\"]"
-            guard case .number = value else {
-                throw reader.error(.invalidVocabulary, field, "expected an integer id, found \(value.typeName)")
-            }
-            guard let id = try? reader.int(value, field, range: 0...(vocabObject.count - 1)) else {
-                throw reader.error(.invalidVocabulary, field,
-                                   "id \(value) out of range 0..<\(vocabObject.count) (ids must be 0 to vocabulary size - 1)")
-            }
-            let id32 = Int32(id)
-            if let other = idToToken[id32] {
-                let pair = [other, token].sorted()
-                throw reader.error(.invalidVocabulary, "model.vocab",
-                                   "id \(id) is duplicated (tokens \"\(pair[0])\" and \"\(pair[1])\")")
-            }
-            idToToken[id32] = token
-            vocabulary[token] = id32
-        }
-        let unkToken = try reader.optionalString(modelObject["unk_token"], "model.unk_token") ?? "[UNK]"
-        let prefix = try reader.optionalString(modelObject["continuing_subword_prefix"], "model.continuing_subword_prefix") ?? "##"
-        let maxChars = modelObject["max_input_chars_per_word"].map { value -> JSONValue in value } ?? .number(100)
-        let maxInputChars = try reader.int(maxChars, "model.max_input_chars_per_word", range: 0...Int(Int32.max))
-        guard let unkID = vocabulary[unkToken] else {
-            throw reader.error(.missingSpecialToken, "model.unk_token", "the unknown token \"\(unkToken)\" is not in model.vocab")
-        }
-
-        // Added tokens
-        var addedTokens: [AddedToken] = []
-        if let addedValue = root["added_tokens"], addedValue != .null {
-            for (index, item) in try reader.array(addedValue, "added_tokens").enumerated() {
-                let field = "added_tokens[\(index)]"
-                let object = try reader.object(item, field)
-                let content = try reader.string(object["content"], field + ".content")
-                let id = Int32(try reader.int(object["id"], field + ".id"))
-                if let existing = idToToken[id], existing != content {
-                    throw reader.error(.invalidVocabulary, field + ".id",
-                                       "id \(id) of \"\(content)\" is already the id of \"\(existing)\" in model.vocab")
-                }
-                idToToken[id] = content
-                addedTokens.append(AddedToken(
-                    id: id, content: Array(content.unicodeScalars),
-                    singleWord: try reader.bool(object["single_word"], field + ".single_word", default: false),
-                    leftStrip: try reader.bool(object["lstrip"], field + ".lstrip", default: false),
-                    rightStrip: try reader.bool(object["rstrip"], field + ".rstrip", default: false),
-                    normalized: try reader.bool(object["normalized"], field + ".normalized", default: true)))
-            }
-        }
-        func lookup(_ token: String) -> Int32? {
-            vocabulary[token] ?? addedTokens.first { String(String.UnicodeScalarView($0.content)) == token }?.id
-        }
-
-        let normalizer = try normalizerFrom(root["normalizer"], field: "normalizer")
-        let preTokenizer = try preTokenizerFrom(root["pre_tokenizer"], field: "pre_tokenizer")
-
-        // Post-processor
-        let postProcessor: PostProcessor
-        var clsID: Int32?
-        var sepID: Int32?
-        switch root["post_processor"] {
-        case nil, .null?:
-            postProcessor = .none
-        case let value?:
-            let object = try reader.object(value, "post_processor")
-            let type = try reader.string(object["type"], "post_processor.type")
-            switch type {
-            case "BertProcessing":
-                let (cls, clsTokenID) = try specialPair(object["cls"], "post_processor.cls")
-                let (sep, sepTokenID) = try specialPair(object["sep"], "post_processor.sep")
-                for (token, id, field) in [(cls, clsTokenID, "post_processor.cls"), (sep, sepTokenID, "post_processor.sep")] {
-                    guard lookup(token) != nil else {
-                        throw reader.error(.missingSpecialToken, field, "the special token \"\(token)\" is not in the vocabulary")
-                    }
-                    _ = id
-                }
-                postProcessor = .bert(cls: clsTokenID, sep: sepTokenID)
-                clsID = clsTokenID
-                sepID = sepTokenID
-            case "TemplateProcessing":
-                postProcessor = try templateProcessor(object, lookup: lookup)
-                clsID = postProcessor.single.compactMap { piece -> Int32? in
-                    if case .special(let ids, _) = piece { return ids.first }
-                    return nil
-                }.first
-                sepID = postProcessor.single.compactMap { piece -> Int32? in
-                    if case .special(let ids, _) = piece { return ids.last }
-                    return nil
-                }.last
-            default:
-                throw reader.error(.unsupported, "post_processor.type",
-                                   "unsupported post-processor type \"\(type)\" (supported: TemplateProcessing, BertProcessing)")
-            }
-        }
-        if clsID == nil {
-            guard let id = lookup("[CLS]") else {
-                throw reader.error(.missingSpecialToken, "model.vocab", "the classifier token \"[CLS]\" is not in the vocabulary")
-            }
-            clsID = id
-        }
-        if sepID == nil {
-            guard let id = lookup("[SEP]") else {
-                throw reader.error(.missingSpecialToken, "model.vocab", "the separator token \"[SEP]\" is not in the vocabulary")
-            }
-            sepID = id
-        }
-        var padID: Int32 = lookup("[PAD]") ?? 0
-        if case .object(let padding)? = root["padding"] {
-            if case .number? = padding["pad_id"] {
-                padID = Int32(try reader.int(padding["pad_id"], "padding.pad_id"))
-            } else if case .string(let padToken)? = padding["pad_token"], let id = lookup(padToken) {
-                padID = id
-            }
-        }
-
-        let model = WordPiece(vocabulary: vocabulary, unknownTokenID: unkID,
-                              continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxInputChars)
-        return LoadedTokenizer(normalizer: normalizer, preTokenizer: preTokenizer, model: model,
-                               addedTokens: addedTokens, postProcessor: postProcessor, idToToken: idToToken,
-                               clsTokenID: clsID!, sepTokenID: sepID!, padTokenID: padID)
-    }
-
-    private func specialPair(_ value: JSONValue?, _ field: String) throws(TokenizerError) -> (String, Int32) {
-        let array = try reader.array(value, field)
-        guard array.count == 2 else {
-            throw reader.error(.invalidField, field, "expected [token, id]")
-        }
-        let token = try reader.string(array[0], field + "[0]")
-        let id = try reader.int(array[1], field + "[1]")
-        return (token, Int32(id))
-    }
-
-    private func templateProcessor(_ object: [String: JSONValue], lookup: (String) -> Int32?) throws(TokenizerError) -> PostProcessor {
-        let field = "post_processor"
-        var specialTokens: [String: [Int32]] = [:]
-        if let specialValue = object["special_tokens"], specialValue != .null {
-            for (name, value) in try reader.object(specialValue, field + ".special_tokens") {
-                let itemField = "\(field).special_tokens[\"\(name)\"]"
-                let item = try reader.object(value, itemField)
-                var ids: [Int32] = []
-                for (index, idValue) in try reader.array(item["ids"], itemField + ".ids").enumerated() {
-                    ids.append(Int32(try reader.int(idValue, "\(itemField).ids[\(index)]")))
-                }
-                if case .array(let tokens)? = item["tokens"] {
-                    for (index, tokenValue) in tokens.enumerated() {
-                        let token = try reader.string(tokenValue, "\(itemField).tokens[\(index)]")
-                        guard lookup(token) != nil else {
-                            throw reader.error(.missingSpecialToken, "\(itemField).tokens[\(index)]",
-                                               "the special token \"\(token)\" is not in the vocabulary")
-                        }
-                    }
-                }
-                specialTokens[name] = ids
-            }
-        }
-        func template(_ key: String) throws(TokenizerError) -> [TemplatePiece] {
-            var pieces: [TemplatePiece] = []
-            for (index, item) in try reader.array(object[key], "\(field).\(key)").enumerated() {
-                let itemField = "\(field).\(key)[\(index)]"
-                let itemObject = try reader.object(item, itemField)
-                if let special = itemObject["SpecialToken"] {
-                    let specialObject = try reader.object(special, itemField + ".SpecialToken")
-                    let name = try reader.string(specialObject["id"], itemField + ".SpecialToken.id")
-                    let typeID = Int32(try reader.int(specialObject["type_id"] ?? .number(0), itemField + ".SpecialToken.type_id"))
-                    guard let ids = specialTokens[name] else {
-                        throw reader.error(.missingSpecialToken, itemField + ".SpecialToken.id",
-                                           "\"\(name)\" is not listed in \(field).special_tokens")
-                    }
-                    pieces.append(.special(ids: ids, typeID: typeID))
-                } else if let sequence = itemObject["Sequence"] {
-                    let sequenceObject = try reader.object(sequence, itemField + ".Sequence")
-                    let name = try reader.string(sequenceObject["id"], itemField + ".Sequence.id")
-                    let typeID = Int32(try reader.int(sequenceObject["type_id"] ?? .number(0), itemField + ".Sequence.type_id"))
-                    switch name {
-                    case "A": pieces.append(.sequenceA(typeID: typeID))
-                    case "B": pieces.append(.sequenceB(typeID: typeID))
-                    default: throw reader.error(.invalidField, itemField + ".Sequence.id", "expected \"A\" or \"B\", found \"\(name)\"")
-                    }
-                } else {
-                    throw reader.error(.invalidField, itemField, "expected a SpecialToken or Sequence element")
-                }
-            }
-            return pieces
-        }
-        return PostProcessor(single: try template("single"), pair: try template("pair"))
-    }
-
-    private func normalizerFrom(_ value: JSONValue?, field: String) throws(TokenizerError) -> Normalizer {
-        guard let value, value != .null else { return Normalizer(steps: []) }
-        let object = try reader.object(value, field)
-        let type = try reader.string(object["type"], field + ".type")
-        switch type {
-        case "BertNormalizer":
-            let lowercase = try reader.bool(object["lowercase"], field + ".lowercase", default: true)
-            return .bert(cleanText: try reader.bool(object["clean_text"], field + ".clean_text", default: true),
-                         chineseChars: try reader.bool(object["handle_chinese_chars"], field + ".handle_chinese_chars", default: true),
-                         stripAccents: try reader.optionalBool(object["strip_accents"], field + ".strip_accents"),
-                         lowercase: lowercase)
-        case "Lowercase":
-            return Normalizer(steps: [.lowercase])
-        case "NFD":
-            return Normalizer(steps: [.nfd])
-        case "StripAccents":
-            return Normalizer(steps: [.stripCombiningMarks])
-        case "Sequence":
-            var steps: [NormalizerStep] = []
-            for (index, item) in try reader.array(object["normalizers"], field + ".normalizers").enumerated() {
-                steps += try normalizerFrom(item, field: "\(field).normalizers[\(index)]").steps
-            }
-            return Normalizer(steps: steps)
-        default:
-            throw reader.error(.unsupported, field + ".type",
-                               "unsupported normalizer type \"\(type)\" (supported: BertNormalizer, Lowercase, NFD, StripAccents, Sequence)")
-        }
-    }
-
-    private func preTokenizerFrom(_ value: JSONValue?, field: String) throws(TokenizerError) -> PreTokenizer {
-        guard let value, value != .null else { return PreTokenizer(steps: []) }
-        let object = try reader.object(value, field)
-        let type = try reader.string(object["type"], field + ".type")
-        switch type {
-        case "BertPreTokenizer":
-            return PreTokenizer(steps: [.bert])
-        case "WhitespaceSplit":
-            return PreTokenizer(steps: [.whitespaceSplit])
-        case "Sequence":
-            var steps: [PreTokenizerStep] = []
-            for (index, item) in try reader.array(object["pretokenizers"], field + ".pretokenizers").enumerated() {
-                steps += try preTokenizerFrom(item, field: "\(field).pretokenizers[\(index)]").steps
-            }
-            return PreTokenizer(steps: steps)
-        default:
-            throw reader.error(.unsupported, field + ".type",
-                               "unsupported pre-tokenizer type \"\(type)\" (supported: BertPreTokenizer, WhitespaceSplit, Sequence)")
         }
     }
 }
@@ -424,7 +222,7 @@ struct VocabTextLoader {
         guard lines.count <= Int(Int32.max) else {
             throw TokenizerError(.invalidVocabulary, file: vocabURL.path, message: "too many lines")
         }
-        var vocabulary: [String: Int32] = [:]
+        var vocabulary: Vocabulary = Vocabulary()
         vocabulary.reserveCapacity(lines.count)
         var idToToken: [Int32: String] = [:]
         idToToken.reserveCapacity(lines.count)
@@ -465,8 +263,9 @@ struct VocabTextLoader {
                               maxInputCharsPerWord: 100)
         return LoadedTokenizer(
             normalizer: .bert(cleanText: true, chineseChars: chineseChars, stripAccents: stripAccents, lowercase: lowercase),
-            preTokenizer: PreTokenizer(steps: [.bert]), model: model, addedTokens: addedTokens,
-            postProcessor: .bert(cls: clsID, sep: sepID), idToToken: idToToken,
-            clsTokenID: clsID, sepTokenID: sepID, padTokenID: padID)
+            preTokenizer: PreTokenizer(steps: [.bert]), model: .wordPiece(model), addedTokens: addedTokens,
+            postProcessor: .bert(cls: clsID, sep: sepID), idToToken: idToToken, tokenToID: vocabulary,
+            vocabularySize: lines.count, clsTokenID: clsID, sepTokenID: sepID, padTokenID: padID, unknownTokenID: unkID,
+            sourceFile: vocabURL.path, typeIDFields: [("BertWordPieceTokenizer's pair template ([SEP] of the second text)", 1)])
     }
 }

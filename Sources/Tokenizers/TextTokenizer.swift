@@ -16,16 +16,20 @@ public protocol TextTokenizer: Sendable {
     func token(forID id: Int32) -> String?
     /// The id of a vocabulary entry or added token, `nil` if it has none.
     func id(forToken token: String) -> Int32?
+    /// Checks that every token type id the tokenizer gives is below `typeVocabularySize` (a model's
+    /// `type_vocab_size`); the error names the tokenizer file and field.
+    func validateTypeIDs(typeVocabularySize: Int) throws(TokenizerError)
 }
 
-extension BertTokenizer: TextTokenizer {}
+extension PipelineTokenizer: TextTokenizer {}
 
 /// Picks and loads the tokenizer a model folder describes.
 public enum TokenizerLoader {
-    /// The tokenizer of a model folder: `tokenizer.json` when present (its `model.type` decides the
-    /// kind), otherwise `vocab.txt` (+ `tokenizer_config.json`) as a WordPiece tokenizer.
+    /// The tokenizer of a model folder: `tokenizer.json` when present (its components decide the
+    /// pipeline: WordPiece, BPE or Unigram, …), otherwise `vocab.txt` (+ `tokenizer_config.json`) as a
+    /// WordPiece tokenizer.
     /// - Throws: ``TokenizerError`` naming the file and field at fault.
     public static func load(modelFolder: URL) throws(TokenizerError) -> any TextTokenizer {
-        try BertTokenizer(modelFolder: modelFolder)
+        try PipelineTokenizer(modelFolder: modelFolder)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSONCore
 import TransformerEncoder
 
 /// `encoder search`: the corpus lines most similar to each query, by cosine similarity of embeddings.
@@ -56,6 +57,13 @@ struct SearchCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "With --evaluate-reduction: timed repetitions of each search (the median is reported), 1...1000.")
     var `repeat`: Int = 5
+
+    @Option(help: ArgumentHelp(
+        "Rerank the retrieved hits with this cross-encoder folder (see `encoder rerank`).", valueName: "dir"))
+    var rerankModel: String?
+
+    @Option(help: ArgumentHelp("With --rerank-model: hits retrieved per query and reranked (default: max(--top, 50)).", valueName: "k"))
+    var rerankTop: Int?
 
     @Argument(help: "Queries.")
     var texts: [String] = []
@@ -123,6 +131,11 @@ struct SearchCommand: ParsableCommand {
             }
         } else {
             index = try SemanticIndex(embeddings: corpusEmbeddings)
+        }
+        if let rerankModel {  // retrieve-then-rerank: RerankCommand.swift
+            let retrieved = try index.search(queries: queryEmbeddings, top: try retrievalDepth(), threads: threads)
+            try printReranked(retrieved, model: rerankModel, queries: queryTexts, texts: corpusTexts, lines: corpusLines)
+            return
         }
         let results = try index.search(queries: queryEmbeddings, top: top, threads: threads)
         let writer = OutputWriter(destination: try OutputDestination(path: nil))
@@ -220,23 +233,8 @@ struct SearchCommand: ParsableCommand {
         return out
     }
 
-    /// `text` as a JSON string literal.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `text` as a JSON string literal (RFC 8259 escaping, JSONCore's writer).
+    static func jsonString(_ text: String) -> String { JSONWriter.quoted(text) }
 }
 
 /// Wall-clock laps.

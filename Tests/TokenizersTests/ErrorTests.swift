@@ -112,26 +112,23 @@ final class ErrorTests: XCTestCase {
     func testUnsupportedComponents() throws {
         var config = minimalConfig()
         var model = config["model"] as! [String: Any]
-        model["type"] = "BPE"
+        model["type"] = "WordLevel"
         config["model"] = model
-        expectError(try load(config), .unsupported, field: "model.type", mentioning: ["BPE"])
-        model["type"] = "Unigram"
-        config["model"] = model
-        expectError(try load(config), .unsupported, field: "model.type", mentioning: ["Unigram"])
+        expectError(try load(config), .unsupported, field: "model.type", mentioning: ["WordLevel", "supported"])
 
         config = minimalConfig()
-        config["normalizer"] = ["type": "NFKC"]
-        expectError(try load(config), .unsupported, field: "normalizer.type", mentioning: ["NFKC"])
-        config["normalizer"] = ["type": "Sequence", "normalizers": [["type": "Lowercase"], ["type": "Precompiled"]]]
-        expectError(try load(config), .unsupported, field: "normalizer.normalizers[1].type", mentioning: ["Precompiled"])
+        config["normalizer"] = ["type": "Nmt"]
+        expectError(try load(config), .unsupported, field: "normalizer.type", mentioning: ["Nmt"])
+        config["normalizer"] = ["type": "Sequence", "normalizers": [["type": "Lowercase"], ["type": "ByteLevel"]]]
+        expectError(try load(config), .unsupported, field: "normalizer.normalizers[1].type", mentioning: ["ByteLevel"])
 
         config = minimalConfig()
-        config["pre_tokenizer"] = ["type": "ByteLevel"]
-        expectError(try load(config), .unsupported, field: "pre_tokenizer.type", mentioning: ["ByteLevel"])
+        config["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [["type": "UnicodeScripts"]]]
+        expectError(try load(config), .unsupported, field: "pre_tokenizer.pretokenizers[0].type", mentioning: ["UnicodeScripts"])
 
         config = minimalConfig()
-        config["post_processor"] = ["type": "RobertaProcessing"]
-        expectError(try load(config), .unsupported, field: "post_processor.type", mentioning: ["RobertaProcessing"])
+        config["post_processor"] = ["type": "FancyProcessing"]
+        expectError(try load(config), .unsupported, field: "post_processor.type", mentioning: ["FancyProcessing"])
     }
 
     func testWrongFieldTypes() throws {
@@ -169,7 +166,10 @@ final class ErrorTests: XCTestCase {
         vocab["xx"] = 4
         model["vocab"] = vocab
         config["model"] = model
-        expectError(try load(config), .missingSpecialToken, field: "model.vocab", mentioning: ["[CLS]"])
+        // Without a post-processor no special token is needed (as in Hugging Face): none is added.
+        let bare = try load(config).get()
+        XCTAssertNil(bare.clsTokenID)
+        XCTAssertEqual(bare.encode("xx").inputIDs, [4])
     }
 
     func testVocabularyIDsDuplicatedOrOutOfRange() throws {
@@ -181,11 +181,22 @@ final class ErrorTests: XCTestCase {
         config["model"] = model
         expectError(try load(config), .invalidVocabulary, field: "model.vocab", mentioning: ["duplicated", "hello", "world"])
 
+        // Holes are accepted as Hugging Face accepts them; the vocabulary size is the largest id + 1.
         vocab = model["vocab"] as! [String: Int]
         vocab["world"] = 99
         model["vocab"] = vocab
         config["model"] = model
-        expectError(try load(config), .invalidVocabulary, field: "model.vocab[\"world\"]", mentioning: ["out of range"])
+        let sparse = try load(config).get()
+        XCTAssertEqual(sparse.vocabularySize, 100)
+        XCTAssertEqual(sparse.token(forID: 99), "world")
+
+        vocab["world"] = 2_147_483_648
+        model["vocab"] = vocab
+        config["model"] = model
+        expectError(try load(config), .invalidVocabulary, field: "model.vocab[\"world\"]", mentioning: ["out of range", "2147483648"])
+        if case .failure(let error) = try load(config) {
+            XCTAssertFalse(error.message.contains("number("), "the id is printed as a number: \(error.message)")
+        }
 
         vocab["world"] = -1
         model["vocab"] = vocab
