@@ -213,6 +213,8 @@ struct Handlers: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge("request body is over the limit of \(configuration.maxBodyBytes) bytes")
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.tooLarge("request body is over the limit of \(configuration.maxBodyBytes) bytes")
         }

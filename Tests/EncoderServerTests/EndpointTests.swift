@@ -15,7 +15,7 @@ final class EndpointTests: XCTestCase {
         let app = try S.server().makeApplication()
         try await app.test(.live) { client in
             let body = try S.json(["input": references.map(\.text), "model": "anything", "encoding_format": "float"])
-            try await client.execute(uri: "/v1/embeddings", method: .post, body: body) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/v1/embeddings", body: body)
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(response.headers[.contentType], "application/json")
                 let object = try XCTUnwrap(try S.parse(response.body) as? [String: Any])
@@ -47,7 +47,7 @@ final class EndpointTests: XCTestCase {
         try await app.test(.live) { client in
             // base64: little-endian float32, the full width.
             let body = try S.json(["input": references.map(\.text), "encoding_format": "base64"])
-            try await client.execute(uri: "/v1/embeddings", method: .post, body: body) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/v1/embeddings", body: body)
                 XCTAssertEqual(response.status, .ok)
                 let data = try XCTUnwrap((try S.parse(response.body) as? [String: Any])?["data"] as? [[String: Any]])
                 for (i, item) in data.enumerated() {
@@ -62,7 +62,7 @@ final class EndpointTests: XCTestCase {
             // dimensions: the first 64 values, re-normalized; with base64 too.
             for format in ["float", "base64"] {
                 let cut = try S.json(["input": references.map(\.text), "dimensions": 64, "encoding_format": format])
-                try await client.execute(uri: "/v1/embeddings", method: .post, body: cut) { response in
+                do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/v1/embeddings", body: cut)
                     XCTAssertEqual(response.status, .ok)
                     let data = try XCTUnwrap((try S.parse(response.body) as? [String: Any])?["data"] as? [[String: Any]])
                     for (i, item) in data.enumerated() {
@@ -90,7 +90,7 @@ final class EndpointTests: XCTestCase {
         let app = try S.server().makeApplication()
         try await app.test(.live) { client in
             // A single string answers a one-row [[Float]].
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": references[0].text])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": references[0].text]))
                 XCTAssertEqual(response.status, .ok)
                 let rows = try S.floatRows(try S.parse(response.body))
                 XCTAssertEqual(rows.count, 1)
@@ -98,7 +98,7 @@ final class EndpointTests: XCTestCase {
             }
             // An array, normalize true (the default).
             let texts = references.prefix(12).map(\.text)
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": texts, "normalize": true])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": texts, "normalize": true]))
                 XCTAssertEqual(response.status, .ok)
                 let rows = try S.floatRows(try S.parse(response.body))
                 XCTAssertEqual(rows.count, 12)
@@ -109,25 +109,25 @@ final class EndpointTests: XCTestCase {
             // Too long: 413 unless truncate is true (then it equals the truncated encoding).
             let long = String(repeating: "tokens upon tokens ", count: 200)
             XCTAssertGreaterThan(encoder.tokenize(long).untruncatedLength, encoder.maxSequenceLength)
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": [texts[0], long]])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": [texts[0], long]]))
                 XCTAssertEqual(response.status, .contentTooLarge)
                 let error = try S.errorBody(response.body)
                 XCTAssertEqual(error.type, "Validation")
                 XCTAssertTrue(error.error.contains("input 1"), error.error)
             }
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": long, "truncate": true])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": long, "truncate": true]))
                 XCTAssertEqual(response.status, .ok)
                 let row = try S.floatRows(try S.parse(response.body))[0]
                 let expected = try encoder.encode(long)
                 XCTAssertLessThanOrEqual(S.maxDifference(row, expected), 1e-6)
             }
             // normalize false is refused for a model whose pipeline normalizes (its raw output is not exposed).
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": "x", "normalize": false])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": "x", "normalize": false]))
                 XCTAssertEqual(response.status, .unprocessableContent)
                 XCTAssertTrue(try S.errorBody(response.body).error.contains("normalize"))
             }
             // prompt_name with a model that has no prompts.
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": "x", "prompt_name": "query"])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": "x", "prompt_name": "query"]))
                 XCTAssertEqual(response.status, .unprocessableContent)
                 XCTAssertTrue(try S.errorBody(response.body).error.contains("prompt_name"))
             }
@@ -138,7 +138,7 @@ final class EndpointTests: XCTestCase {
         let references = Array(try S.referenceSentences().prefix(4))
         let app = try S.server().makeApplication()
         try await app.test(.live) { client in
-            try await client.execute(uri: "/tokenize", method: .post, body: try S.json(["inputs": references.map(\.text)])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/tokenize", body: try S.json(["inputs": references.map(\.text)]))
                 XCTAssertEqual(response.status, .ok)
                 let lists = try XCTUnwrap(try S.parse(response.body) as? [[[String: Any]]])
                 XCTAssertEqual(lists.count, references.count)
@@ -150,11 +150,11 @@ final class EndpointTests: XCTestCase {
                     XCTAssertEqual(tokens.last?["text"] as? String, "[SEP]")
                 }
             }
-            try await client.execute(uri: "/tokenize", method: .post, body: try S.json(["inputs": "hello world", "add_special_tokens": false])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/tokenize", body: try S.json(["inputs": "hello world", "add_special_tokens": false]))
                 let lists = try XCTUnwrap(try S.parse(response.body) as? [[[String: Any]]])
                 XCTAssertEqual(lists[0].compactMap { $0["text"] as? String }, ["hello", "world"])
             }
-            try await client.execute(uri: "/info", method: .get) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .get, "/info")
                 XCTAssertEqual(response.status, .ok)
                 let info = try XCTUnwrap(try S.parse(response.body) as? [String: Any])
                 XCTAssertEqual(info["model_id"] as? String, "all-MiniLM-L6-v2")
@@ -164,16 +164,16 @@ final class EndpointTests: XCTestCase {
                 XCTAssertEqual(info["max_client_batch_size"] as? Int, 32)
                 XCTAssertTrue(info["rerank_model"] is NSNull)
             }
-            try await client.execute(uri: "/health", method: .get) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .get, "/health")
                 XCTAssertEqual(response.status, .ok)
             }
-            try await client.execute(uri: "/embed", method: .post, body: try S.json(["inputs": ["a", "b", "c"]])) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": ["a", "b", "c"]]))
                 XCTAssertEqual(response.status, .ok)
             }
-            try await client.execute(uri: "/embed", method: .post, body: ByteBuffer(string: "{")) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: ByteBuffer(string: "{"))
                 XCTAssertEqual(response.status, .badRequest)
             }
-            try await client.execute(uri: "/metrics", method: .get) { response in
+            do { let response = try await send(port: try XCTUnwrap(client.port), .get, "/metrics")
                 XCTAssertEqual(response.status, .ok)
                 let text = String(buffer: try XCTUnwrap(response.body))
                 for line in [
