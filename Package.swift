@@ -11,6 +11,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The server (EncoderServer): HTTP, graceful shutdown, metrics, logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: System libraries (Debian: libopenblas-dev, liblapacke-dev)
@@ -37,12 +42,25 @@ let package = Package(
             dependencies: ["CBLAS", "CLAPACKE", "JSONCore", "SafeTensors", "Tokenizers"]
         ),
 
+        // MARK: The embedding server (`encoder serve`); TransformerEncoder stays free of server dependencies
+        .target(
+            name: "EncoderServer",
+            dependencies: [
+                "TransformerEncoder",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Command-line tool
         .executableTarget(
             name: "encoder",
             dependencies: [
                 "TransformerEncoder",
                 "JSONCore",
+                "EncoderServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,5 +74,12 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "EncoderTestSupport"]),
         .testTarget(name: "TransformerEncoderTests", dependencies: ["TransformerEncoder", "EncoderTestSupport"]),
         .testTarget(name: "EncoderCLITests", dependencies: ["encoder", "EncoderTestSupport"]),
+        .testTarget(
+            name: "EncoderServerTests",
+            dependencies: [
+                "EncoderServer", "encoder", "EncoderTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// Everything a ``PipelineTokenizer`` is built from.
 struct LoadedTokenizer {
@@ -128,9 +129,10 @@ struct JSONReader {
 
     func int(_ value: JSONValue?, _ field: String, range: ClosedRange<Int> = 0...Int(Int32.max)) throws(TokenizerError) -> Int {
         switch value {
-        case .number(let number)?:
+        case .number(let json)?:
+            let number = json.doubleValue
             guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
-                throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(JSONReader.describe(.number(number)))")
+                throw error(.invalidField, field, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \(JSONReader.describe(.number(json)))")
             }
             return Int(number)
         case nil: throw error(.missingField, field, "missing")
@@ -140,7 +142,7 @@ struct JSONReader {
 
     func double(_ value: JSONValue?, _ field: String) throws(TokenizerError) -> Double {
         switch value {
-        case .number(let number)?: return number
+        case .number(let number)?: return number.doubleValue
         case nil: throw error(.missingField, field, "missing")
         case let other?: throw error(.invalidField, field, "expected a number, found \(other.typeName)")
         }
@@ -154,7 +156,8 @@ struct JSONReader {
     /// A value as a reader sees it in a message: `30521`, `1.5`, `"text"`, `an object`.
     static func describe(_ value: JSONValue) -> String {
         switch value {
-        case .number(let number):
+        case .number(let json):
+            let number = json.doubleValue
             if number.rounded() == number, abs(number) < 1e15 { return String(Int64(number)) }
             return String(number)
         case .string(let string): return "\"\(string.prefix(80))\""

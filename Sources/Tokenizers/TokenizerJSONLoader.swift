@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// Builds a tokenizer from a Hugging Face `tokenizer.json`: every component is read from the file, and
 /// a component type it does not know is a ``TokenizerError`` naming the type, the field and the file.

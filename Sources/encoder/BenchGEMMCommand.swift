@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: the whole encoder (default) or its GEMMs, BLAS against naive.",
-        subcommands: [BenchEncoderCommand.self, BenchGEMMCommand.self],
+        subcommands: [BenchEncoderCommand.self, BenchGEMMCommand.self, BenchTokenizeCommand.self],
         defaultSubcommand: BenchEncoderCommand.self)
 }
 

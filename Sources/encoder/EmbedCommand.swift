@@ -53,8 +53,9 @@ struct EmbedCommand: ParsableCommand {
             let encoder = try SentenceEncoder(
                 modelFolder: try modelOptions.folder(),
                 options: ComputeOptions(backend: backend, threads: threadOptions.threads))
+            let dimension = try embeddingOptions.dimension(of: encoder)
             let writer = OutputWriter(destination: try OutputDestination(path: output))
-            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: embeddingOptions.dimension(of: encoder)) : nil
+            let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: dimension) : nil
             var pendingArguments = texts[...]
 
             var done = 0, tokens = 0, truncated = 0

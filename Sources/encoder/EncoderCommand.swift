@@ -7,5 +7,8 @@ struct EncoderCommand: ParsableCommand {
         commandName: "encoder",
         abstract: "BLAS-accelerated BERT encoder: sentence embeddings, tokenization and benchmarks.",
         version: EncoderVersion.current,
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, BenchCommand.self, SearchCommand.self, RerankCommand.self])
+        subcommands: [
+            EmbedCommand.self, TokenizeCommand.self, SearchCommand.self, RerankCommand.self, ServeCommand.self,
+            BenchCommand.self,
+        ])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSONCore
 import TransformerEncoder
 
 /// `encoder search`: the corpus lines most similar to each query, by cosine similarity of embeddings.
@@ -232,23 +233,8 @@ struct SearchCommand: ParsableCommand {
         return out
     }
 
-    /// `text` as a JSON string literal.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `text` as a JSON string literal (RFC 8259 escaping, JSONCore's writer).
+    static func jsonString(_ text: String) -> String { JSONWriter.quoted(text) }
 }
 
 /// Wall-clock laps.

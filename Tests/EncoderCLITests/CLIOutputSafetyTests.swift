@@ -268,3 +268,28 @@ extension CLIReliabilityTests {
         XCTAssertNotNil(result.stdoutText.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression), result.stdoutText)
     }
 }
+
+/// What held before issue 10's changes, kept: SIGPIPE, a closed stdout, determinism across runs and thread counts.
+extension CLIReliabilityTests {
+    func testWhatHeldStillHolds() throws {
+        let model = try Self.modelFolder()
+        let input = try inputFile(Array((0..<300).map { "sentence number \($0) about cats" }.joined(separator: "\n").utf8))
+        // The reader of stdout goes away: killed by SIGPIPE (141), not an error message per record.
+        let pipe = try shell(#"( "$E" embed --model "$M" --input "\#(input.path)"; echo $? > "\#(scratch.path)/status" ) | head -n 1 > /dev/null"#, model: model)
+        XCTAssertEqual(pipe.status, 0, pipe.stderr)
+        XCTAssertEqual(text(scratch.appendingPathComponent("status")), "141\n")
+        // A closed stdout: exit 1, one line naming <stdout>.
+        let closed = try shell(#""$E" embed --model "$M" hello >&-"#, model: model)
+        XCTAssertEqual(closed.status, 1, closed.stderr)
+        XCTAssertEqual(closed.stderrLines.count, 1, closed.stderr)
+        XCTAssertTrue(closed.stderr.contains("<stdout>"), closed.stderr)
+        // Byte-identical output across runs and thread counts.
+        let runs = try [["--threads", "1"], ["--threads", "2"], ["--threads", "2"]].map {
+            try run(["embed", "--model", model.path, "--input", input.path] + $0)
+        }
+        for result in runs { XCTAssertEqual(result.status, 0, result.stderr) }
+        XCTAssertEqual(runs[0].stdout, runs[1].stdout, "threads 1 and 2 differ")
+        XCTAssertEqual(runs[1].stdout, runs[2].stdout, "two runs differ")
+        XCTAssertEqual(try records(runs[0]).count, 300)
+    }
+}

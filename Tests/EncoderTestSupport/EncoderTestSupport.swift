@@ -25,7 +25,8 @@ public enum TestModel {
     /// The model is missing while `CI=true`: the test fails with this error.
     public struct Missing: Error, CustomStringConvertible {
         public let folder: String
-        public var description: String { "default model missing at \(folder) (CI=true): run Scripts/setup" }
+        public let setup: String
+        public var description: String { "model missing at \(folder) (CI=true): run \(setup)" }
     }
 
     /// `$ENCODER_MODEL` when set and not empty, else `models/all-MiniLM-L6-v2` under the repository.
@@ -39,12 +40,20 @@ public enum TestModel {
     /// The default model folder when it holds `model.safetensors`. Otherwise the calling test FAILS
     /// (throws ``Missing``) when `CI=true`, and is skipped (throws `XCTSkip`) elsewhere.
     public static func defaultFolder() throws -> URL {
-        let folder = defaultFolderPath
+        try existing(defaultFolderPath, setup: "Scripts/setup")
+    }
+
+    /// `models/<name>` (e.g. `all-mpnet-base-v2`, fetched by `setup`), under the same rule as ``defaultFolder()``.
+    public static func folder(named name: String, setup: String) throws -> URL {
+        try existing(Repository.root.appendingPathComponent("models/\(name)"), setup: setup)
+    }
+
+    private static func existing(_ folder: URL, setup: String) throws -> URL {
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
             return folder
         }
-        if ProcessInfo.processInfo.environment["CI"] == "true" { throw Missing(folder: folder.path) }
-        throw XCTSkip("default model missing at \(folder.path): run Scripts/setup")
+        if ProcessInfo.processInfo.environment["CI"] == "true" { throw Missing(folder: folder.path, setup: setup) }
+        throw XCTSkip("model missing at \(folder.path): run \(setup)")
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 @testable import Tokenizers
 
 /// Truncation stops encoding early (issue 10, point 9): the ids must be exactly those of full encoding
@@ -14,7 +15,7 @@ final class EarlyTruncationTests: XCTestCase {
 
     /// Long texts whose words (hard cases, added tokens, marks, CJK, emoji) meet at chunk cuts in every way.
     private func longTexts() throws -> [String] {
-        var generator = RobustnessTests.SplitMix64(state: 42)
+        var generator = SplitMix64(seed: 42)
         let sentences = try Fixtures.jsonLines("minilm_sentences.jsonl").compactMap { $0["text"] as? String }
         let pieces = ["word", "x1", "A", "9", "<mask>", "[MASK]", "<s>", "é", "e\u{301}", "\u{301}", "東京", "🙂", "👍🏿", "don't", "it's",
                       "  ", "\n", "\u{00A0}", "\u{200B}", ",", "...", "ﬁ", "Straße", "ـ", "a-b", "▁", "İ", "\t"]

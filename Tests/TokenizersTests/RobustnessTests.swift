@@ -1,21 +1,10 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 @testable import Tokenizers
 
 /// Encoding never crashes, whatever the input, and keeps its invariants.
 final class RobustnessTests: XCTestCase {
-    /// A small deterministic generator (SplitMix64), so failures are reproducible.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func randomText(_ rng: inout SplitMix64) -> String {
         var scalars = String.UnicodeScalarView()
         let length = Int.random(in: 0...80, using: &rng)
@@ -37,7 +26,7 @@ final class RobustnessTests: XCTestCase {
 
     func testRandomUnicodeNeverCrashesAndKeepsInvariants() throws {
         let tokenizer = try Fixtures.minilm.get()
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         for iteration in 0..<3000 {
             let text = randomText(&rng)
             let encoded = tokenizer.encode(text)

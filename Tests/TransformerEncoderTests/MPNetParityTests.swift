@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 import XCTest
+import EncoderTestSupport
 @testable import TransformerEncoder
 
 /// all-mpnet-base-v2 with its real weights (fetched by `Scripts/setup --with-mpnet`) against PyTorch: every
@@ -11,15 +12,7 @@ final class MPNetParityTests: XCTestCase {
     /// models/all-mpnet-base-v2. Missing: the test fails when `CI=true` (CI runs Scripts/test, which fetches
     /// it), and is skipped otherwise.
     static func modelFolder() throws -> URL {
-        let folder = TestSupport.repositoryRoot.appendingPathComponent("models/all-mpnet-base-v2")
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
-            return folder
-        }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("all-mpnet-base-v2 missing at \(folder.path): run Scripts/setup --with-mpnet")
-            throw XCTSkip("model missing (failed above)")
-        }
-        throw XCTSkip("all-mpnet-base-v2 missing at \(folder.path): run Scripts/setup --with-mpnet")
+        try TestModel.folder(named: "all-mpnet-base-v2", setup: "Scripts/setup --with-mpnet")
     }
 
     func testEveryLayerAgainstPyTorch() throws {

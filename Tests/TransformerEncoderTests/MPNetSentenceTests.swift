@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import EncoderTestSupport
 @testable import TransformerEncoder
 
 /// all-mpnet-base-v2 with its real weights (fetched by `Scripts/setup --with-mpnet` into
@@ -22,13 +23,7 @@ final class MPNetSentenceTests: XCTestCase {
     }
 
     static func modelFolder() throws -> URL {
-        let folder = TestSupport.repositoryRoot.appendingPathComponent("models/all-mpnet-base-v2")
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) { return folder }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("all-mpnet-base-v2 missing at \(folder.path): run Scripts/setup --with-mpnet")
-            throw XCTSkip("model missing (failed above)")
-        }
-        throw XCTSkip("all-mpnet-base-v2 missing at \(folder.path): run Scripts/setup --with-mpnet")
+        try TestModel.folder(named: "all-mpnet-base-v2", setup: "Scripts/setup --with-mpnet")
     }
 
     /// From sentence-transformers' own token ids: the encoder's output through the folder's modules (mean

@@ -247,7 +247,7 @@ final class SentenceTransformersModulesTests: XCTestCase {
         let encoder = try SentenceEncoder(modelFolder: folder)
         XCTAssertThrowsError(try encoder.encode(["x", "the cat sat on the mat", "a"], batchSize: 1)) { error in
             guard case let .invalidInput(sequence, _, reason) = error as? EncoderError else { return XCTFail("\(error)") }
-            XCTAssertEqual(sequence, 1, "the caller's index of the first batch (longest first), not its position in the batch")
+            XCTAssertEqual(sequence, 0, "all overflow: the first input in input order, though the longest ran first")
             XCTAssertTrue(reason.contains("not finite"), reason)
         }
 
@@ -260,6 +260,21 @@ final class SentenceTransformersModulesTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("non-finite"), "\(error)")
             }
         }
+    }
+
+    /// Several bad inputs in different batches: the error names the one with the smallest index (so every
+    /// input before it is good), in the caller's numbering.
+    func testFailingInputWithTheSmallestIndexIsReported() throws {
+        let encoder = try Self.encoder("dense")
+        let good = TokenSequence(inputIDs: [2, 10, 3])
+        let sequences = [good, TokenSequence(inputIDs: [2, 99_999, 3]), TokenSequence(inputIDs: [2, 10, 11, 12, 13, 99_999, 3]), good]
+        // Longest first: input 2 fails in the first batch, input 1 in the second.
+        XCTAssertThrowsError(try encoder.embed(sequences, batchSize: 2)) { error in
+            guard case let .invalidInput(sequence, position, _) = error as? EncoderError else { return XCTFail("\(error)") }
+            XCTAssertEqual(sequence, 1)
+            XCTAssertEqual(position, 1)
+        }
+        XCTAssertEqual(try encoder.embed([good, good]).rows, 2)
     }
 
     /// A prompt cut by max_seq_length still leaves the final [SEP] to pool, as in sentence-transformers; a

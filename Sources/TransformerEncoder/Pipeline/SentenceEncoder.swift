@@ -96,7 +96,8 @@ public final class SentenceEncoder: Sendable {
     /// - Returns: (texts.count, `truncateDimension ?? dimension`) embeddings, with token counts and which
     ///   texts were truncated.
     /// - Throws: ``EncoderError/invalidInput(sequence:position:reason:)`` naming the input when its embedding
-    ///   is not finite (NaN or infinite weights or activations), and for the model's input checks;
+    ///   is not finite (NaN or infinite weights or activations), and for the model's input checks (with several
+    ///   failing inputs, the one with the smallest index: all inputs before it are good);
     ///   ``EncoderError/invalidArgument(name:reason:)`` for a bad batch size, prompt name or dimension.
     public func encode(
         _ texts: [String], batchSize: Int = 32, options: ComputeOptions? = nil,
@@ -187,36 +188,68 @@ public final class SentenceEncoder: Sendable {
         // Longest first, like sentence-transformers; stable for equal lengths.
         let order = sequences.indices.sorted { (sequences[$0].count, $1) > (sequences[$1].count, $0) }
         var done = 0
+        // An input that fails (bad ids, a non-finite hidden state or embedding) does not stop the loop at once:
+        // the error reported is the one of the failing input with the smallest index, so every input before it
+        // is known to be good (a caller can keep their results).
+        var failure: EncoderError?
+        func fail(_ error: EncoderError, _ index: Int) {
+            if let current = failure, let known = Self.inputIndex(of: current), known <= index { return }
+            failure = error
+        }
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
-            let indices = order[batchStart..<min(batchStart + batchSize, order.count)]
-            let output: EncoderOutput
-            do {
-                output = try model.encode(indices.map { sequences[$0] }, options: options)
-            } catch let EncoderError.invalidInput(sequence, position, reason) {
-                // Name the caller's index, not the position inside the sorted batch.
-                throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
-            } catch let EncoderError.nonFiniteHiddenState(sequence, position) {
-                throw .nonFiniteHiddenState(sequence: indices[indices.startIndex + sequence], position: position)
-            }
-            let pooled = modules.embed(output, promptLength: promptLength, options: options)
-            if let row = EmbeddingRows.firstNonFiniteRow(pooled) {
-                throw .invalidInput(
-                    sequence: indices[indices.startIndex + row], position: nil,
-                    reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow")
-            }
-            pooled.values.withUnsafeBufferPointer { source in
-                values.withUnsafeMutableBufferPointer { target in
-                    for (row, index) in indices.enumerated() {
-                        let destination = target.baseAddress! + index * width
-                        destination.update(from: source.baseAddress! + row * full, count: width)
-                        if normalize { EmbeddingRows.normalize(destination, count: width) }
+            var pending = order[batchStart..<min(batchStart + batchSize, order.count)]
+            while !pending.isEmpty {
+                let indices = pending
+                let output: EncoderOutput
+                do {
+                    output = try model.encode(indices.map { sequences[$0] }, options: options)
+                } catch {
+                    // Name the caller's index, not the position inside the sorted batch; go on after it.
+                    guard let row = Self.inputIndex(of: error) else { throw error }
+                    let index = indices[indices.startIndex + row]
+                    switch error {
+                    case let .invalidInput(_, position, reason):
+                        fail(.invalidInput(sequence: index, position: position, reason: reason), index)
+                    case let .nonFiniteHiddenState(_, position):
+                        fail(.nonFiniteHiddenState(sequence: index, position: position), index)
+                    default: throw error
+                    }
+                    pending = indices[(indices.startIndex + row + 1)...]
+                    continue
+                }
+                pending = []
+                let pooled = modules.embed(output, promptLength: promptLength, options: options)
+                for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
+                    let index = indices[indices.startIndex + row]
+                    fail(.invalidInput(
+                        sequence: index, position: nil,
+                        reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"), index)
+                }
+                guard failure == nil else { continue }
+                pooled.values.withUnsafeBufferPointer { source in
+                    values.withUnsafeMutableBufferPointer { target in
+                        for (row, index) in indices.enumerated() {
+                            let destination = target.baseAddress! + index * width
+                            destination.update(from: source.baseAddress! + row * full, count: width)
+                            if normalize { EmbeddingRows.normalize(destination, count: width) }
+                        }
                     }
                 }
+                done += indices.count
+                progress?(done)
             }
-            done += indices.count
-            progress?(done)
         }
+        if let failure { throw failure }
         return Matrix(unchecked: values, rows: sequences.count, columns: width)
+    }
+
+    /// The input index an error names, for the errors about one input.
+    private static func inputIndex(of error: EncoderError) -> Int? {
+        switch error {
+        case let .invalidInput(sequence, _, _): return sequence
+        case let .nonFiniteHiddenState(sequence, _): return sequence
+        default: return nil
+        }
     }
 
     /// The default model folder: `$ENCODER_MODEL` when set, else `models/all-MiniLM-L6-v2` (where
