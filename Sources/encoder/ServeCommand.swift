@@ -53,12 +53,15 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        if rerankModel != nil {
-            throw CLIError("--rerank-model: cross-encoder reranking is not available in this build")
-        }
         let folder = try modelFolder()
         let encoder = try reportingErrors {
             try SentenceEncoder(modelFolder: folder, options: ComputeOptions(threads: threads))
+        }
+        let reranker: CrossEncoderReranker? = try rerankModel.map { path in
+            try reportingErrors {
+                try CrossEncoderReranker(crossEncoder: CrossEncoder(
+                    modelFolder: URL(fileURLWithPath: path), options: ComputeOptions(threads: threads)))
+            }
         }
         var configuration = ServerConfiguration()
         configuration.host = host
@@ -71,7 +74,9 @@ struct ServeCommand: ParsableCommand {
         var logger = Logger(label: "encoder.serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let made = Result { () throws(ServerConfigurationError) -> EmbeddingServer in
-            try EmbeddingServer(configuration: configuration, backend: SentenceEncoderBackend(encoder: encoder), logger: logger)
+            try EmbeddingServer(
+                configuration: configuration, backend: SentenceEncoderBackend(encoder: encoder), reranker: reranker,
+                logger: logger)
         }
         guard case .success(let server) = made else {
             if case .failure(let error) = made { throw CLIError(error.description) }
