@@ -114,17 +114,29 @@ final class CrossEncoderTests: XCTestCase {
         XCTAssertEqual(encoder.labels, ["contradiction", "entailment", "neutral"])
     }
 
-    /// KNOWN TOKENIZER DISCREPANCY (Tokenizers, not the cross-encoder): for a whitespace-only first text ("   ")
-    /// the XLM-R pipeline tokenizer yields a lone "▁" (id 4) where Hugging Face yields no token, so those pairs
-    /// (8 of 152) are left out of the XLM-R parity here and checked, failing until it is fixed, by
-    /// ``testXLMRWhitespaceOnlyQueryTokenizesAsHuggingFace``.
+    /// KNOWN DIFFERENCE with transformers 5 (not with Hugging Face `tokenizers`): transformers' `XLMRobertaTokenizer`
+    /// rebuilds its backend with the pre-tokenizer `Sequence[WhitespaceSplit, Metaspace]` and no `Replace`
+    /// normalizer, whatever the folder's `tokenizer.json` says; for a whitespace-only first text ("   ") it then
+    /// gives no token where the file's own pipeline (and `tokenizers.Tokenizer.from_file`) gives a lone "▁" (id 4).
+    /// This package follows `tokenizer.json`, so those pairs (8 of 152) are left out of the XLM-R score parity
+    /// and checked instead against `tokenizers` by ``testXLMRWhitespaceOnlyQueryTokenizesAsTokenizerJSON``.
     static func whitespaceOnly(_ text: String) -> Bool { !text.isEmpty && text.allSatisfy(\.isWhitespace) }
 
-    func testXLMRWhitespaceOnlyQueryTokenizesAsHuggingFace() throws {
+    func testXLMRWhitespaceOnlyQueryTokenizesAsTokenizerJSON() throws {
         let encoder = try CrossEncoder(modelFolder: Self.folder.appendingPathComponent("xlmr-1label"))
-        let pairs = try Self.pairs(), expected = try Self.expected("xlmr-1label")
-        for (i, pair) in pairs.enumerated() where Self.whitespaceOnly(pair.query) {
-            XCTAssertEqual(encoder.tokenize(query: pair.query, document: pair.document).inputIDs, expected[i].input_ids, "pair \(i)")
+        let pairs = try Self.pairs()
+        // Ids from tokenizers 0.23.3 (`Tokenizer.from_file`, longest_first to 128) for the whitespace-only queries.
+        let url = Self.folder.appendingPathComponent("xlmr-whitespace-query-tokenizers.jsonl")
+        let lines = try String(decoding: Data(contentsOf: url), as: UTF8.self).split(separator: "\n")
+        let checked = pairs.indices.filter { Self.whitespaceOnly(pairs[$0].query) }
+        XCTAssertEqual(lines.count, checked.count)
+        XCTAssertEqual(checked.count, 8)
+        for line in lines {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let i = try XCTUnwrap(object["pair"] as? Int)
+            let ids = try XCTUnwrap(object["input_ids"] as? [Int]).map(Int32.init)
+            XCTAssertTrue(checked.contains(i))
+            XCTAssertEqual(encoder.tokenize(query: pairs[i].query, document: pairs[i].document).inputIDs, ids, "pair \(i)")
         }
     }
 
