@@ -128,7 +128,8 @@ extension CLIReliabilityTests {
         let result = try run(["embed", "--model", folder.path, "x", "the cat sat on the mat"])
         XCTAssertEqual(result.status, 1, result.stderr)
         XCTAssertEqual(result.stderrLines.count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("input 0"), result.stderr)
+        // Text arguments are numbered from 1 in messages, like input lines ("x" is input 1).
+        XCTAssertTrue(result.stderr.contains("input 1:"), result.stderr)
         XCTAssertTrue(result.stderr.contains("not finite"), result.stderr)
         XCTAssertFalse(result.stdoutText.contains("null"), result.stdoutText)
     }
