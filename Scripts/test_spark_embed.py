@@ -22,9 +22,12 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINES = int(os.environ.get("SPARK_TEST_LINES", "2000"))
 failures = []
+checks = 0
 
 
 def check(condition, message):
+    global checks
+    checks += 1
     print(("ok   " if condition else "FAIL ") + message, flush=True)
     if not condition:
         failures.append(message)
@@ -145,7 +148,7 @@ sed -u 's/^{{"id": {rejected_id}, /{{"id": {rejected_id}, BROKEN /' | exec "{enc
         spark.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"spark-embed tests: {len(failures)} failure(s)")
+    print(f"spark-embed: {checks - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
