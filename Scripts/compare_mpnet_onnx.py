@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from make_bench_tokens import DEFAULT_SEED, WORKLOADS, make_workload  # noqa: E402
+from make_bench_tokens import WORKLOADS, make_workload  # noqa: E402
 
 
 def export(model_dir, path):
@@ -76,7 +76,7 @@ def main():
 
     index = [w[0] for w in WORKLOADS].index(args.workload)
     _, batch, length = WORKLOADS[index]
-    sequences = make_workload(index, batch, length, DEFAULT_SEED)
+    sequences = make_workload(batch, length)
     if len({len(s) for s in sequences}) != 1:
         sys.exit("this comparison times fixed-length workloads only (no padding on either side)")
     tokens_path = os.path.join(work, args.workload + ".jsonl")
