@@ -7,27 +7,16 @@ import NIOCore
 import Synchronization
 import TransformerEncoder
 import XCTest
+import EncoderTestSupport
 @testable import EncoderServer
 
 /// Paths, the default model, reference embeddings and small HTTP helpers shared by the server tests.
 enum ServerTestSupport {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
+    static let repositoryRoot = Repository.root
+    static let fixtures = Repository.fixtures
 
-    /// The default model (all-MiniLM-L6-v2). Missing: fails when `CI=true`, skipped otherwise.
-    static func modelFolder() throws -> URL {
-        let folder = ProcessInfo.processInfo.environment["ENCODER_MODEL"].map { URL(fileURLWithPath: $0) }
-            ?? repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
-            return folder
-        }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("default model missing at \(folder.path): run Scripts/setup")
-            throw XCTSkip("model missing (failed above)")
-        }
-        throw XCTSkip("default model missing at \(folder.path): run Scripts/setup")
-    }
+    /// The default model (all-MiniLM-L6-v2): the shared lookup (`$ENCODER_MODEL`; missing fails when `CI=true`).
+    static func modelFolder() throws -> URL { try TestModel.defaultFolder() }
 
     /// The default model, loaded once for all tests.
     static func encoder() throws -> SentenceEncoder {
@@ -41,20 +30,8 @@ enum ServerTestSupport {
     }
     private static let sharedEncoder = Mutex<SentenceEncoder?>(nil)
 
-    /// One line of `minilm_sentences.jsonl` (sentence-transformers outputs).
-    struct ReferenceSentence: Decodable {
-        let text: String
-        let input_ids: [Int32]
-        let untruncated_length: Int
-        let embedding: [Float]
-    }
-
-    static func referenceSentences() throws -> [ReferenceSentence] {
-        let data = try Data(contentsOf: fixtures.appendingPathComponent("minilm_sentences.jsonl"))
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
-            try JSONDecoder().decode(ReferenceSentence.self, from: Data($0.utf8))
-        }
-    }
+    /// The sentence-transformers references of `minilm_sentences.jsonl` (shared reader).
+    static func referenceSentences() throws -> [ReferenceSentence] { try ReferenceSentence.all() }
 
     /// A server over the default model with test-friendly limits (ephemeral port).
     static func server(
