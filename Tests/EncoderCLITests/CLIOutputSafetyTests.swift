@@ -274,7 +274,10 @@ extension CLIReliabilityTests {
     func testWhatHeldStillHolds() throws {
         let model = try Self.modelFolder()
         let input = try inputFile(Array((0..<40).map { "sentence number \($0) about cats" }.joined(separator: "\n").utf8))
-        // The reader of stdout goes away: killed by SIGPIPE (141), not an error message per record.
+        // The reader of stdout goes away: killed by SIGPIPE (141), not an error message per record. The
+        // child is started with SIGPIPE ignored, as some CI runners start theirs: the CLI restores the default.
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
         let pipe = try shell(#"( "$E" embed --model "$M" --input "\#(input.path)"; echo $? > "\#(scratch.path)/status" ) | head -n 1 > /dev/null"#, model: model)
         XCTAssertEqual(pipe.status, 0, pipe.stderr)
         XCTAssertEqual(text(scratch.appendingPathComponent("status")), "141\n")
