@@ -32,7 +32,9 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -47,14 +49,25 @@ sys.path.insert(0, HERE)
 from make_bench_tokens import WORKLOADS  # noqa: E402
 
 WORKLOAD_NAMES = [w[0] for w in WORKLOADS]
-ENGINES = ["onnxruntime", "ctranslate2", "pytorch"]
-OURS = "swift"
+ENGINES = ["onnxruntime", "ctranslate2", "ctranslate2-int8", "pytorch"]
+OURS = "ours"
+DEFAULT_ENGINES = ["onnxruntime", "ctranslate2", "ctranslate2-int8"]
+FP32_PEERS = ["onnxruntime", "ctranslate2", "pytorch"]
+INT8_ENGINES = ["ctranslate2-int8"]
+ENGINE_LABELS = {"onnxruntime": "ONNX Runtime", "ctranslate2": "CTranslate2 fp32",
+                 "ctranslate2-int8": "CTranslate2 int8", "pytorch": "PyTorch"}
+# The engine's Python modules, and the prepared model it reads.
+ENGINE_NEEDS = {"onnxruntime": ["onnxruntime", "onnx"], "ctranslate2": ["ctranslate2"],
+                "ctranslate2-int8": ["ctranslate2"], "pytorch": ["torch", "transformers"]}
+# `--kernels native` runs our encoder under exactly this prefix (and nothing else).
+NATIVE_KERNEL_PREFIX = ["env", "-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE"]
 
 # "The cat sat on the mat." with all-MiniLM-L6-v2: ids and the first
 # components of the mean-pooled, L2-normalised embedding.
 REF_IDS = [101, 1996, 4937, 2938, 2006, 1996, 13523, 1012, 102]
 REF_HEAD = [0.13023715, -0.01577284, -0.03671671, 0.05798643]
 REF_TOL = 1e-4
+REF_TOL_INT8 = 2e-2  # int8 engines: a gate against a broken model, not a quality measure
 
 NUM_HEADS, HIDDEN, LAYERS = 12, 384, 6
 NOISY = 0.25  # cores used by other processes above which a figure is flagged
@@ -408,16 +421,21 @@ class OrtEngine:
 
 
 class Ct2Engine:
+    """compute_type "float32", or "int8" (int8 weights quantised at load, per output row; activations
+    quantised per row on the fly; CTranslate2's int8 GEMM accumulates in int32)."""
+
+    compute_type = "float32"
+
     def __init__(self, args):
         import numpy as np
         import ctranslate2
         self.np, self.ct2 = np, ctranslate2
-        self.enc = ctranslate2.Encoder(ct2_dir(args.work_dir), device="cpu", compute_type="float32",
+        self.enc = ctranslate2.Encoder(ct2_dir(args.work_dir), device="cpu", compute_type=self.compute_type,
                                        intra_threads=args.threads, inter_threads=1)
 
     def info(self):
-        return {"version": f"ctranslate2 {self.ct2.__version__}",
-                "kernels": "see the CT2_VERBOSE log lines (ISA, SGEMM backend)",
+        return {"version": f"ctranslate2 {self.ct2.__version__}, compute_type {self.enc.compute_type}",
+                "kernels": "see the CT2_VERBOSE log lines (ISA, GEMM backend)",
                 "numpy_blas": numpy_blas_info()}
 
     def prepare(self, seqs):
@@ -467,7 +485,12 @@ class TorchEngine:
         return pooled.numpy()
 
 
-ENGINE_CLASSES = {"onnxruntime": OrtEngine, "ctranslate2": Ct2Engine, "pytorch": TorchEngine}
+class Ct2Int8Engine(Ct2Engine):
+    compute_type = "int8"
+
+
+ENGINE_CLASSES = {"onnxruntime": OrtEngine, "ctranslate2": Ct2Engine, "ctranslate2-int8": Ct2Int8Engine,
+                  "pytorch": TorchEngine}
 
 
 def worker(args):
@@ -479,7 +502,8 @@ def worker(args):
     pad_ref = eng.run(eng.prepare([REF_IDS[:4] + [102], REF_IDS]))[1]
     err = max(max(abs(float(a) - b) for a, b in zip(ref[:4], REF_HEAD)),
               max(abs(float(a) - float(b)) for a, b in zip(ref, pad_ref)))
-    if err > REF_TOL:
+    tol = REF_TOL_INT8 if args.engine in INT8_ENGINES else REF_TOL
+    if err > tol:
         raise SystemExit(f"{args.engine}: reference embedding off by {err:.2e} "
                          f"(got {[round(float(v), 8) for v in ref[:4]]})")
     seqs = load_tokens(args.tokens)
@@ -509,7 +533,7 @@ def worker(args):
 
 
 # --------------------------------------------------------------------------
-# Driver
+# Driver: contenders (columns), interleaved rounds, summaries, the report
 
 def run_sub(cmd, env=None, timeout=None):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -524,41 +548,125 @@ def last_json(stdout):
     raise ValueError("no JSON in output")
 
 
-def run_swift(encoder, tokens, args):
-    """Our encoder: `encoder bench --tokens FILE --json --threads N`."""
-    base = [encoder, "bench", "--tokens", tokens, "--json", "--threads", str(args.threads),
-            "--repeat", str(args.repeat)]
-    rc, out, err = run_sub(base + ["--backend", "blas"])
-    if rc != 0:  # an encoder without --backend
-        rc, out, err = run_sub(base)
-    if rc != 0:
-        raise RuntimeError((err or out).strip().splitlines()[-1:] or [f"exit {rc}"])
-    objs = []
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            objs += json.loads(line)
-        elif line.startswith("{"):
-            objs.append(json.loads(line))
-    if not objs:
-        try:
-            data = json.loads(out)
-            objs = data if isinstance(data, list) else [data]
-        except ValueError:
-            raise RuntimeError("no JSON from encoder bench")
-    blas = [o for o in objs if o.get("backend", "blas") == "blas"] or objs
-    return blas[0]
-
-
 def importable(mod):
     return subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True).returncode == 0
+
+
+class Contender:
+    """One column of the report: a peer engine, or our encoder with one set of extra arguments under
+    one kernel choice (`env`: the environment as it is; `native`: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+    unset for that one command, so OpenBLAS picks its own kernel)."""
+
+    def __init__(self, engine, ours_args="", kernel="env"):
+        self.engine, self.ours_args, self.kernel = engine, ours_args, kernel
+        self.ours = engine == OURS
+        self.blas_core = None  # from our JSON, once a run succeeded
+        self.description = None
+        self.error = None      # the first failure, shown in the report
+
+    @property
+    def key(self):
+        if not self.ours:
+            return self.engine
+        return "ours" + (f" {self.ours_args}" if self.ours_args else "") + f" [{self.kernel}]"
+
+    def label(self, many_kernels):
+        if not self.ours:
+            return ENGINE_LABELS[self.engine]
+        name = "ours" + (f" `{self.ours_args}`" if self.ours_args else "")
+        kernel = ": ".join(([self.kernel] if many_kernels else []) + ([self.blas_core] if self.blas_core else []))
+        return f"{name} ({kernel})" if kernel else name
+
+    def ours_command(self, encoder, tokens, args):
+        extra = shlex.split(self.ours_args)
+        cmd = [encoder, "bench", "--tokens", tokens, "--json", "--threads", str(args.threads),
+               "--repeat", str(args.repeat)] + extra
+        if "--backend" not in extra and not any(a.startswith("--backend=") for a in extra):
+            cmd += ["--backend", "blas"]  # the default, `both`, would time the naive backend too
+        return (NATIVE_KERNEL_PREFIX if self.kernel == "native" else []) + cmd
+
+
+def error_line(text, rc):
+    """The line that says what went wrong: the first `Error: …` line, else the last line."""
+    lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
+    return next((l for l in lines if l.startswith("Error")), lines[-1] if lines else f"exit {rc}")
+
+
+def ours_result(stdout):
+    """The object `encoder bench --tokens FILE --json` printed (a list when several backends ran: the
+    first one that is not the naive reference)."""
+    text = stdout.strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = last_json(text)
+    objs = data if isinstance(data, list) else [data]
+    if not objs:
+        raise RuntimeError("no JSON object from encoder bench")
+    fast = [o for o in objs if o.get("backend") != "naive"] or objs
+    return fast[0]
+
+
+def measure(c, wl, token_file, args, me, common, env):
+    """One process, one figure: the median of --repeat timed runs of this workload."""
+    if c.ours:
+        cmd = c.ours_command(args.encoder, token_file, args)
+        with OtherLoad(resource.RUSAGE_CHILDREN) as other:
+            rc, out, err = run_sub(cmd, env)
+        if rc != 0:
+            raise RuntimeError(error_line(err or out, rc))
+        r = ours_result(out)
+        r["other_load_cores"] = other.cores  # over the whole process, model load included
+        r.setdefault("tokens_per_second", r["tokens"] / (r["ms_per_batch"] / 1e3))
+        r["command"] = " ".join(shlex.quote(a) for a in cmd)
+        c.blas_core = c.blas_core or r.get("blas_core")
+        return r
+    wenv = dict(env, CT2_VERBOSE="1") if c.engine.startswith("ctranslate2") else env
+    cmd = me + ["worker", c.engine, "--tokens", token_file, "--repeat", str(args.repeat),
+                "--min-repeat", str(args.min_repeat), "--max-seconds", str(args.max_seconds),
+                "--warmup", str(args.warmup)] + common
+    rc, out, err = run_sub(cmd, wenv)
+    if rc != 0:
+        raise RuntimeError((err.strip().splitlines() or [f"exit {rc}"])[-1])
+    r = last_json(out)
+    if c.engine.startswith("ctranslate2"):
+        isa = [l.split("[info]", 1)[1].strip() for l in err.splitlines()
+               if "[info]" in l and ("ISA" in l or "backend" in l or "MKL" in l or "CPU:" in l)]
+        r["info"]["kernels"] = "; ".join(dict.fromkeys(isa)) or r["info"]["kernels"]
+    return r
+
+
+def summarize(rounds):
+    """best-of-N and median-of-N over the rounds' figures (each the median of one process's runs)."""
+    ok = [x for x in rounds if "error" not in x]
+    if not ok:
+        return None
+    ms = sorted(x["ms_per_batch"] for x in ok)
+    tokens = ok[0]["tokens"]
+    best = min(ok, key=lambda x: x["ms_per_batch"])
+    med = statistics.median(ms)
+    s = {"rounds": len(ok), "tokens": tokens,
+         "best_ms": ms[0], "median_ms": med, "worst_ms": ms[-1],
+         "best_tokens_per_second": tokens / (ms[0] / 1e3), "median_tokens_per_second": tokens / (med / 1e3),
+         "spread": ms[-1] / ms[0] - 1,
+         "peak_rss_mib": max(x.get("peak_rss_mib") or 0 for x in ok),
+         "disturbed_rounds": sum(1 for x in ok if (x.get("other_load_cores") or 0) > NOISY),
+         "best_round_disturbed": (best.get("other_load_cores") or 0) > NOISY}
+    eff = [x["gemm_efficiency"] for x in ok if isinstance(x.get("gemm_efficiency"), (int, float))]
+    if eff:
+        s["best_gemm_efficiency"] = max(eff)
+        s["median_gemm_efficiency"] = statistics.median(eff)
+    ref = [x["reference_sgemm_gflops"] for x in ok if isinstance(x.get("reference_sgemm_gflops"), (int, float))]
+    if ref:
+        s["median_reference_sgemm_gflops"] = statistics.median(ref)
+    return s
 
 
 def fmt_num(v, kind):
     if v is None:
         return "n/a"
     if kind == "ms":
-        return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+        return f"{v:.2f}" if v < 100 else f"{v:,.0f}"
     if kind == "tps":
         return f"{v:,.0f}"
     if kind == "mib":
@@ -566,71 +674,184 @@ def fmt_num(v, kind):
     return str(v)
 
 
-def print_tables(results, engines, meta, out=sys.stdout):
-    cols = engines + [OURS]
-    label = {"onnxruntime": "ONNX Runtime", "ctranslate2": "CTranslate2",
-             "pytorch": "PyTorch", OURS: "Swift (ours)"}
-    w = lambda *cells: print("| " + " | ".join(cells) + " |", file=out)  # noqa: E731
+def render_report(contenders, summaries, meta, workloads):
+    """The report as markdown lines (the same text is printed and written to the .md file)."""
+    L = []
+    many_kernels = len({c.kernel for c in contenders if c.ours}) > 1
+    labels = {c.key: c.label(many_kernels) for c in contenders}
+    peers = [c for c in contenders if not c.ours]
+    ours = [c for c in contenders if c.ours]
+    fp32_peers = [c for c in peers if c.engine in FP32_PEERS]
+    int8_peer = next((c for c in peers if c.engine == "ctranslate2-int8"), None)
+    # A ratio against CTranslate2 int8 only for our columns that ask for a lower precision.
+    low_precision = [c for c in ours if re.search(r"--precision[ =](bf16|int8)", c.ours_args)]
+    m = meta["machine"]
 
-    print(f"\nMachine: {meta['machine']['cpu_model']}, {meta['machine']['cpus']} CPUs "
-          f"({', '.join(meta['machine']['isa'])}); {meta['date']}; fp32; "
-          f"threads: intra-op {meta['threads']}, inter-op 1.", file=out)
-    print("batch 1: median ms per batch (lower is better); batch 32: real tokens/s "
-          "(higher is better). ours/best: our speed over the fastest other engine's "
-          "(>1: ours is faster).\n", file=out)
-    w("workload", *[label[c] for c in cols], "ours/best")
-    w(*(["---"] + ["---:"] * (len(cols) + 1)))
-    for wl in WORKLOAD_NAMES:
-        row, speeds = [wl], {}
-        b1 = wl.startswith("b1_")
-        for c in cols:
-            r = results.get(c, {}).get(wl)
-            if r is None or "error" in r:
-                row.append("n/a")
-                continue
-            cell = fmt_num(r["ms_per_batch"], "ms") if b1 else fmt_num(r["tokens_per_second"], "tps")
-            if (r.get("other_load_cores") or 0) > NOISY:
-                cell += " *"
-            row.append(cell)
-            speeds[c] = r["tokens_per_second"]
-        others = [v for c, v in speeds.items() if c != OURS]
-        if OURS in speeds and others:
-            best = max(others)
-            best_c = [c for c, v in speeds.items() if c != OURS and v == best][0]
-            row.append(f"{speeds[OURS] / best:.2f} (vs {label[best_c]})")
-        else:
-            row.append("n/a")
-        w(*row)
-    noisy = [(c, wl, r["other_load_cores"]) for c in cols for wl, r in results.get(c, {}).items()
-             if "error" not in r and (r.get("other_load_cores") or 0) > NOISY]
-    if noisy:
-        print(f"\n* other processes kept more than {NOISY} cores busy during this measurement "
-              "(max " + f"{max(n[2] for n in noisy):.2f}): treat it as disturbed.", file=out)
-    print("\nPeak RSS (MiB, whole process, model load included):\n", file=out)
-    w("workload", *[label[c] for c in cols])
-    w(*(["---"] + ["---:"] * len(cols)))
-    for wl in WORKLOAD_NAMES:
-        row = [wl]
-        for c in cols:
-            r = results.get(c, {}).get(wl)
-            row.append("n/a" if r is None or "error" in r else fmt_num(r.get("peak_rss_mib"), "mib"))
-        w(*row)
-    print("\nAll figures, ms per batch / real tokens/s:\n", file=out)
-    w("workload", *[label[c] for c in cols])
-    w(*(["---"] + ["---:"] * len(cols)))
-    for wl in WORKLOAD_NAMES:
-        row = [wl]
-        for c in cols:
-            r = results.get(c, {}).get(wl)
-            row.append("n/a" if r is None or "error" in r else
-                       f"{fmt_num(r['ms_per_batch'], 'ms')} ms / {fmt_num(r['tokens_per_second'], 'tps')}")
-        w(*row)
-    print("\nEngines:", file=out)
-    for c in cols:
-        if c in meta["engines"]:
-            print(f"- {label[c]}: {meta['engines'][c]}", file=out)
-    for c, why in meta["skipped"].items():
-        print(f"- {label.get(c, c)}: skipped: {why}", file=out)
+    def row(*cells):
+        L.append("| " + " | ".join(cells) + " |")
+
+    L.append(f"## Engine comparison: {os.path.basename(meta['model'].rstrip('/'))}, "
+             f"{meta['rounds']} interleaved rounds")
+    L.append("")
+    L.append(f"- Date: {meta['date']} to {meta.get('finished', '(unfinished)')} "
+             f"({meta.get('elapsed_minutes', 0):.1f} min)")
+    L.append(f"- Machine: {m['cpu_model']}, {m['cpus']} CPUs ({', '.join(m['isa'])}), "
+             f"{m.get('mem_gib', '?')} GiB; {m['platform']}")
+    L.append(f"- Threads: {meta['threads']} for every engine (intra-op {meta['threads']}, inter-op 1; "
+             f"ours `--threads {meta['threads']}`)")
+    env_blas = ", ".join(f"{k}={v}" for k, v in sorted(m["env"].items()) if k.startswith("OPENBLAS_")) or "none set"
+    for c in ours:
+        how = ("as the environment has them" if c.kernel == "env"
+               else "unset for this command (`" + " ".join(NATIVE_KERNEL_PREFIX) + "`)")
+        L.append(f"- OpenBLAS core of {labels[c.key]}: `openblas_get_corename()` = **{c.blas_core or '?'}** "
+                 f"(OPENBLAS_* {how}; environment: {env_blas})")
+    refs = {c.key: statistics.median([s["median_reference_sgemm_gflops"] for s in summaries[c.key].values()
+                                       if s and "median_reference_sgemm_gflops" in s])
+            for c in ours if any(s and "median_reference_sgemm_gflops" in s for s in summaries[c.key].values())}
+    for k, v in refs.items():
+        L.append(f"- Host speed check ({labels[k]}): one 4096×1536×384 sgemm on {meta['threads']} OpenBLAS "
+                 f"threads, {v:.0f} GFLOP/s (median over the runs)")
+    L.append(f"- How: for each workload, {meta['rounds']} rounds; in each round every engine runs once, in "
+             f"turn, each in its own process (the starting engine rotates from round to round). One "
+             f"process = model load, {meta['warmup']} warm-up run(s) (ours: 1), then the median of "
+             f"{meta['repeat']} timed runs (peers stop after {meta['max_seconds']:g} s once "
+             f"{meta['min_repeat']} runs are done). **best** = the fastest of the {meta['rounds']} "
+             f"per-round figures, **median** = their median. A timed run = forward pass + mean pooling "
+             f"+ L2 normalisation of the whole batch; tokens/s counts real tokens.")
+    if meta.get("wait_quiet"):
+        L.append(f"- Before each process the driver waited (up to {meta['wait_quiet']:g} s) for other "
+                 f"processes to use < {NOISY} cores.")
+    L.append(f"- Ours: `{meta['encoder']}` (modified {meta.get('encoder_mtime', '?')}; work tree at "
+             f"{meta.get('git', '?')})")
+    L.append(f"- Command: `{meta['command']}`")
+    L.append("")
+
+    def ratio_cell(wl, mine, theirs_list, key):
+        vals = [(summaries[t.key].get(wl) or {}).get(key) for t in theirs_list]
+        cands = [(v, t) for v, t in zip(vals, theirs_list) if v]
+        s = (summaries[mine.key].get(wl) or {}).get(key)
+        if not s or not cands:
+            return "n/a"
+        v, t = max(cands, key=lambda x: x[0])
+        return f"{s / v:.2f} ({labels[t.key]})" if len(theirs_list) > 1 else f"{s / v:.2f}"
+
+    def speed_table(title, ms_key, tps_key, what):
+        L.append(f"### {title}")
+        L.append("")
+        L.append("Batch 1: ms per batch (lower is better); batch 32: real tokens/s (higher is better). "
+                 f"Ratios: our tokens/s over the fastest peer's, {what} (> 1: ours is faster).")
+        L.append("")
+        ratio_heads = []
+        for c in ours:
+            name = "ours" if len(ours) == 1 else labels[c.key]
+            if fp32_peers:
+                ratio_heads.append((c, fp32_peers, f"{name} / best fp32 peer"))
+            if int8_peer and c in low_precision:
+                ratio_heads.append((c, [int8_peer], f"{name} / CTranslate2 int8"))
+        # One column of ours: its ratios in the same table; several: the ratios in a table of their own.
+        inline = ratio_heads if len(ours) == 1 else []
+        row("workload", *[labels[c.key] for c in contenders], *[h[2] for h in inline])
+        row(*(["---"] + ["---:"] * (len(contenders) + len(inline))))
+        for wl in workloads:
+            b1 = wl.startswith("b1_")
+            cells = [f"{wl} ({'ms' if b1 else 'tok/s'})"]
+            for c in contenders:
+                s = summaries[c.key].get(wl)
+                if not s:
+                    cells.append("n/a")
+                    continue
+                cell = fmt_num(s[ms_key], "ms") if b1 else fmt_num(s[tps_key], "tps")
+                if s["best_round_disturbed"] and ms_key == "best_ms":
+                    cell += " *"
+                cells.append(cell)
+            cells += [ratio_cell(wl, h[0], h[1], tps_key) for h in inline]
+            row(*cells)
+        L.append("")
+        if ratio_heads and not inline:
+            L.append(f"Ratios, {what}:")
+            L.append("")
+            row("workload", *[h[2] for h in ratio_heads])
+            row(*(["---"] + ["---:"] * len(ratio_heads)))
+            for wl in workloads:
+                row(wl, *[ratio_cell(wl, h[0], h[1], tps_key) for h in ratio_heads])
+            L.append("")
+
+    speed_table(f"Best of {meta['rounds']}", "best_ms", "best_tokens_per_second", "best against best")
+    speed_table(f"Median of {meta['rounds']}", "median_ms", "median_tokens_per_second",
+                "median against median")
+
+    L.append("### Peak RSS, MiB (whole process, model load included; the largest of the rounds)")
+    L.append("")
+    row("workload", *[labels[c.key] for c in contenders])
+    row(*(["---"] + ["---:"] * len(contenders)))
+    for wl in workloads:
+        row(wl, *[fmt_num((summaries[c.key].get(wl) or {}).get("peak_rss_mib"), "mib") for c in contenders])
+    L.append("")
+
+    L.append("### Spread: slowest round over fastest, % (how much the rounds disagree)")
+    L.append("")
+    row("workload", *[labels[c.key] for c in contenders])
+    row(*(["---"] + ["---:"] * len(contenders)))
+    for wl in workloads:
+        cells = [wl]
+        for c in contenders:
+            s = summaries[c.key].get(wl)
+            cells.append("n/a" if not s else f"{100 * s['spread']:.1f} ({s['rounds']}"
+                         + (f", {s['disturbed_rounds']} disturbed" if s["disturbed_rounds"] else "") + ")")
+        row(*cells)
+    L.append("")
+
+    if any(summaries[c.key].get(wl, {}) and "best_gemm_efficiency" in summaries[c.key][wl]
+           for c in ours for wl in workloads):
+        L.append("### Ours: GEMM efficiency (encoder GFLOP/s over the reference sgemm's; best / median round)")
+        L.append("")
+        row("workload", *[labels[c.key] for c in ours])
+        row(*(["---"] + ["---:"] * len(ours)))
+        for wl in workloads:
+            cells = [wl]
+            for c in ours:
+                s = summaries[c.key].get(wl) or {}
+                cells.append(f"{s['best_gemm_efficiency']:.2f} / {s['median_gemm_efficiency']:.2f}"
+                             if "best_gemm_efficiency" in s else "n/a")
+            row(*cells)
+        L.append("")
+
+    if any(s and s["best_round_disturbed"] for c in contenders for s in summaries[c.key].values()):
+        L.append(f"\\* the best round itself ran while other processes kept more than {NOISY} cores busy: "
+                 "treat that figure as disturbed.")
+        L.append("")
+    L.append("Engines:")
+    L.append("")
+    for c in contenders:
+        if c.description:
+            L.append(f"- {labels[c.key]}: {c.description}")
+        if c.error:
+            L.append(f"- {labels[c.key]}: failed: {c.error}")
+    for e, why in meta["skipped"].items():
+        L.append(f"- {ENGINE_LABELS.get(e, e)}: skipped: {why}")
+    return L
+
+
+def describe_peer(r, engine):
+    i = r["info"]
+    desc = f"{i['version']}; {i['kernels']}"
+    if engine == "onnxruntime":
+        g = i["graph"]
+        desc += f"; graph: {g['how']}, then {g['optimizer']}: fused {g['fused_ops']}"
+    if engine == "pytorch":
+        desc += f"; attention: {i['attention']}"
+    return desc + f"; numpy BLAS (pooling only): {i['numpy_blas']}"
+
+
+def git_state():
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" + uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def driver(args):
@@ -639,24 +860,45 @@ def driver(args):
     me = [sys.executable, os.path.abspath(__file__)]
     common = ["--model", args.model, "--work-dir", work, "--threads", str(args.threads)]
     tokens = {wl: os.path.join(args.tokens_dir, wl + ".jsonl") for wl in WORKLOAD_NAMES}
-    missing = [p for p in tokens.values() if not os.path.exists(p)]
+    workloads = args.workload or WORKLOAD_NAMES
+    missing = [tokens[wl] for wl in workloads if not os.path.exists(tokens[wl])]
     if missing:
         raise SystemExit(f"missing token files ({missing[0]} …): run Scripts/make_bench_tokens.py "
                          f"{args.tokens_dir}")
-    workloads = args.workload or WORKLOAD_NAMES
+    kernels = [k.strip() for k in ",".join(args.kernels).split(",") if k.strip()]
+    bad = [k for k in kernels if k not in ("env", "native")]
+    if bad or not kernels:
+        raise SystemExit(f"--kernels: {', '.join(bad) or '(none)'}: expected env, native or env,native")
+    kernels = list(dict.fromkeys(kernels))
+    ours_args = list(dict.fromkeys(args.ours_args if args.ours_args is not None else [""]))
+    for a in ours_args:
+        try:
+            extra = shlex.split(a)
+        except ValueError as ex:
+            raise SystemExit(f"--ours-args {a!r}: {ex}")
+        clash = [x for x in extra if x.split("=")[0] in ("--tokens", "--json", "--threads", "--repeat", "--workload")]
+        if clash:
+            raise SystemExit(f"--ours-args {a!r}: {clash[0]} is set by this script (use its own option)")
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    meta = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "machine": machine_info(), "threads": args.threads, "repeat": args.repeat,
-            "max_seconds": args.max_seconds, "engines": {}, "skipped": {}}
+    started = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
+    json_out = args.json_out or os.path.join(work, f"compare-engines-{stamp}.json")
+    md_out = args.markdown_out or os.path.join(work, f"compare-engines-{stamp}.md")
+    meta = {"date": datetime.datetime.fromtimestamp(started, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "model": args.model, "machine": machine_info(), "threads": args.threads, "rounds": args.rounds,
+            "repeat": args.repeat, "min_repeat": args.min_repeat, "max_seconds": args.max_seconds,
+            "warmup": args.warmup, "wait_quiet": args.wait_quiet, "workloads": workloads,
+            "command": os.environ.get("COMPARE_ENGINES_COMMAND") or " ".join(shlex.quote(a) for a in sys.argv),
+            "encoder": os.path.relpath(args.encoder, ROOT) if args.encoder else None,
+            "git": git_state(), "skipped": {}}
+
     engines = []
-    for e in args.engines:
-        needs = {"onnxruntime": ["onnxruntime", "onnx"], "ctranslate2": ["ctranslate2"],
-                 "pytorch": ["torch", "transformers"]}[e]
-        absent = [m for m in needs if not importable(m)]
+    for e in dict.fromkeys(args.engines):
+        absent = [mod for mod in ENGINE_NEEDS[e] if not importable(mod)]
         if absent:
             meta["skipped"][e] = f"Python module(s) {', '.join(absent)} not installed"
-            continue
-        engines.append(e)
+        else:
+            engines.append(e)
 
     # Prepare models (each in its own process).
     if "onnxruntime" in engines:
@@ -667,94 +909,105 @@ def driver(args):
             if rc != 0:
                 meta["skipped"]["onnxruntime"] = "ONNX model preparation failed: " + err.strip()[-400:]
                 engines.remove("onnxruntime")
-    if "ctranslate2" in engines:
-        if args.rebuild or not os.path.exists(os.path.join(ct2_dir(work), "model.bin")):
-            log("converting the model for CTranslate2 …")
-            if not (importable("torch") and importable("transformers")):
-                meta["skipped"]["ctranslate2"] = ("the CTranslate2 converter "
-                                                  "(ct2-transformers-converter) needs torch and transformers")
-                engines.remove("ctranslate2")
-            else:
-                rc, out, err = run_sub(me + ["prepare-ct2"] + common, env)
-                if rc != 0:
-                    meta["skipped"]["ctranslate2"] = "conversion failed: " + err.strip()[-400:]
-                    engines.remove("ctranslate2")
-
-    results = {}
-    for e in engines:
-        results[e] = {}
-        wenv = dict(env, CT2_VERBOSE="1") if e == "ctranslate2" else env
-        for wl in workloads:
-            log(f"{e}: {wl} …")
-            if args.wait_quiet > 0:
-                wait_for_quiet(args.wait_quiet)
-            cmd = me + ["worker", e, "--tokens", tokens[wl], "--repeat", str(args.repeat),
-                        "--min-repeat", str(args.min_repeat), "--max-seconds", str(args.max_seconds),
-                        "--warmup", str(args.warmup)] + common
-            rc, out, err = run_sub(cmd, wenv)
+    ct2 = [e for e in engines if e.startswith("ctranslate2")]
+    if ct2 and (args.rebuild or not os.path.exists(os.path.join(ct2_dir(work), "model.bin"))):
+        log("converting the model for CTranslate2 …")
+        why = None
+        if not (importable("torch") and importable("transformers")):
+            why = "the CTranslate2 converter (ct2-transformers-converter) needs torch and transformers"
+        else:
+            rc, out, err = run_sub(me + ["prepare-ct2"] + common, env)
             if rc != 0:
-                msg = (err.strip().splitlines() or [f"exit {rc}"])[-1]
-                log(f"  failed: {msg}")
-                results[e][wl] = {"error": msg}
-                continue
-            r = last_json(out)
-            if e == "ctranslate2":
-                isa = [l.split("[info]", 1)[1].strip() for l in err.splitlines()
-                       if "[info]" in l and ("ISA" in l or "backend" in l or "MKL" in l or "CPU:" in l)]
-                r["info"]["kernels"] = "; ".join(dict.fromkeys(isa)) or r["info"]["kernels"]
-            results[e][wl] = r
-            log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s, "
-                f"{r['peak_rss_mib']:.0f} MiB ({r['repeats']} runs; other processes used "
-                f"{r['other_load_cores'] or 0:.2f} cores)")
-        ok = [r for r in results[e].values() if "error" not in r]
-        if ok:
-            i = ok[0]["info"]
-            desc = f"{i['version']}; {i['kernels']}"
-            if e == "onnxruntime":
-                g = i["graph"]
-                desc += f"; graph: {g['how']}, then {g['optimizer']}: fused {g['fused_ops']}"
-            if e == "pytorch":
-                desc += f"; attention: {i['attention']}"
-            desc += f"; numpy BLAS (pooling only): {i['numpy_blas']}"
-            meta["engines"][e] = desc
-        else:
-            meta["skipped"][e] = "every workload failed: " + next(iter(results[e].values()))["error"]
+                why = "conversion failed: " + err.strip()[-400:]
+        if why:
+            for e in ct2:
+                meta["skipped"][e] = why
+                engines.remove(e)
 
-    # Ours.
-    results[OURS] = {}
-    enc = args.encoder
-    if enc and os.path.exists(enc):
-        for wl in workloads:
-            log(f"swift: {wl} …")
-            if args.wait_quiet > 0:
-                wait_for_quiet(args.wait_quiet)
-            try:
-                with OtherLoad(resource.RUSAGE_CHILDREN) as other:
-                    r = run_swift(enc, tokens[wl], args)
-                r["other_load_cores"] = other.cores  # over the whole run, load included
-                r.setdefault("tokens_per_second", r.get("tokens", 0) / (r["ms_per_batch"] / 1e3))
-                results[OURS][wl] = r
-                log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s "
-                    f"(other processes used {other.cores or 0:.2f} cores)")
-            except Exception as ex:  # encoder bench --tokens not available (yet)
-                log(f"  n/a: {ex}")
-                results[OURS][wl] = {"error": str(ex)}
-        ok = [r for r in results[OURS].values() if "error" not in r]
-        if ok:
-            meta["engines"][OURS] = (f"{os.path.relpath(enc, ROOT)} bench --tokens FILE --json "
-                                     f"--threads {args.threads} (backend blas); OpenBLAS core "
-                                     f"{ok[0].get('blas_core', '?')}, threads {ok[0].get('threads', '?')}")
-        else:
-            meta["skipped"][OURS] = "encoder bench --tokens failed: " + \
-                next(iter(results[OURS].values()))["error"]
+    contenders = [Contender(e) for e in engines]
+    if args.no_ours:
+        pass
+    elif args.encoder and os.path.exists(args.encoder):
+        meta["encoder_mtime"] = datetime.datetime.fromtimestamp(
+            os.path.getmtime(args.encoder), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        contenders += [Contender(OURS, a, k) for a in ours_args for k in kernels]
     else:
-        meta["skipped"][OURS] = f"no encoder binary at {enc} (swift build -c release)"
+        meta["skipped"][OURS] = f"no encoder binary at {args.encoder} (Scripts/release-build)"
+    if not contenders:
+        raise SystemExit("nothing to run: " + "; ".join(f"{k}: {v}" for k, v in meta["skipped"].items()))
 
-    print_tables(results, [e for e in args.engines if e in results], meta)
-    out_path = args.json_out or os.path.join(work, "results.json")
-    with open(out_path, "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=1)
-    print(f"\nRaw results: {out_path}")
+    results = {c.key: {wl: [] for wl in workloads} for c in contenders}
+    summaries = {c.key: {} for c in contenders}
+
+    def save(final=False):
+        meta["elapsed_minutes"] = (time.time() - started) / 60
+        if final:
+            meta["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        cols = [{"key": c.key, "engine": c.engine, "ours_args": c.ours_args if c.ours else None,
+                 "kernel": c.kernel if c.ours else None, "blas_core": c.blas_core,
+                 "label": c.label(len(kernels) > 1), "description": c.description, "error": c.error}
+                for c in contenders]
+        tmp = json_out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"meta": meta, "contenders": cols, "summary": summaries, "rounds": results}, f, indent=1)
+        os.replace(tmp, json_out)
+
+    log(f"{len(workloads)} workload(s) × {args.rounds} round(s) × {len(contenders)} engine(s): "
+        + ", ".join(c.key for c in contenders))
+    n = len(contenders)
+    for wl in workloads:
+        for rnd in range(args.rounds):
+            order = contenders[rnd % n:] + contenders[:rnd % n]
+            for c in order:
+                if any("error" in x for x in results[c.key][wl]):
+                    continue  # failed on this workload already: don't try every round
+                if args.wait_quiet > 0:
+                    wait_for_quiet(args.wait_quiet, window=1.0)
+                log(f"[{(time.time() - started) / 60:5.1f} min] {wl} round {rnd + 1}/{args.rounds}: {c.key} …")
+                try:
+                    r = measure(c, wl, tokens[wl], args, me, common, env)
+                except Exception as ex:  # a failed engine is reported, not fatal
+                    msg = str(ex) or type(ex).__name__
+                    log(f"  failed: {msg}")
+                    results[c.key][wl].append({"round": rnd + 1, "error": msg})
+                    c.error = c.error or f"{wl}: {msg}"
+                    continue
+                r["round"] = rnd + 1
+                results[c.key][wl].append(r)
+                if c.description is None:
+                    c.description = (describe_peer(r, c.engine) if not c.ours else
+                                     f"`{r.get('command', '')}`; backend {r.get('backend', '?')}"
+                                     + (f", precision {r['precision']}" if "precision" in r else "")
+                                     + f", OpenBLAS core {r.get('blas_core', '?')}, threads {r.get('threads', '?')}")
+                log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s, "
+                    f"{r.get('peak_rss_mib') or 0:.0f} MiB (other processes: {r.get('other_load_cores') or 0:.2f} cores)")
+        for c in contenders:
+            summaries[c.key][wl] = summarize(results[c.key][wl])
+        save()
+
+    save(final=True)
+    report = render_report(contenders, summaries, meta, workloads)
+    text = "\n".join(report) + "\n"
+    with open(md_out, "w") as f:
+        f.write(text)
+    print()
+    print(text, end="")
+    print(f"\nReport: {md_out}\nAll rounds (JSON): {json_out}")
+
+
+def rerender(args):
+    """`report FILE.json`: the markdown report again from a run's JSON (e.g. an interrupted run's)."""
+    with open(args.json) as f:
+        data = json.load(f)
+    contenders = []
+    for col in data["contenders"]:
+        c = Contender(col["engine"], col.get("ours_args") or "", col.get("kernel") or "env")
+        c.blas_core, c.description, c.error = col.get("blas_core"), col.get("description"), col.get("error")
+        contenders.append(c)
+    meta = data["meta"]
+    workloads = [wl for wl in meta["workloads"] if all(wl in data["summary"][c.key] for c in contenders)]
+    summaries = {k: {wl: v for wl, v in s.items()} for k, s in data["summary"].items()}
+    print("\n".join(render_report(contenders, summaries, meta, workloads)))
 
 
 def main(argv=None):
@@ -766,27 +1019,44 @@ def main(argv=None):
         p.add_argument("--work-dir", default=BENCH_DIR, help="where converted models and results go")
         p.add_argument("--threads", type=int, default=2, help="intra-op threads (inter-op is 1)")
 
-    def timing(p):
-        p.add_argument("--repeat", type=int, default=20, help="timed runs per workload (median reported)")
+    def timing(p, repeat, max_seconds):
+        p.add_argument("--repeat", type=int, default=repeat,
+                       help="timed runs in one process (their median is that process's figure)")
         p.add_argument("--min-repeat", type=int, default=5)
-        p.add_argument("--max-seconds", type=float, default=30.0,
-                       help="stop timing a workload after this long (once --min-repeat runs are done)")
+        p.add_argument("--max-seconds", type=float, default=max_seconds,
+                       help="peers stop timing after this long (once --min-repeat runs are done)")
         p.add_argument("--warmup", type=int, default=2)
 
-    p = sub.add_parser("run", help="prepare, run every engine and ours, print the table")
+    p = sub.add_parser("run", help="prepare, run every engine and ours in interleaved rounds, report")
     common(p)
-    timing(p)
+    timing(p, 10, 15.0)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds per workload; each round runs every engine once, in its own process")
     p.add_argument("--tokens-dir", default=os.path.join(BENCH_DIR, "tokens"))
     p.add_argument("--encoder", default=os.path.join(ROOT, ".build", "release", "encoder"))
-    p.add_argument("--engines", nargs="+", choices=ENGINES, default=ENGINES)
+    p.add_argument("--no-ours", action="store_true", help="peers only (no 'no encoder binary' note)")
+    p.add_argument("--ours-args", action="append", metavar="ARGS",
+                   help="extra arguments for our `encoder bench` (one string, split like a shell); "
+                        "repeatable: each is its own column. '' = the defaults (--backend blas). "
+                        "Write --ours-args=--flag for a single flag.")
+    p.add_argument("--kernels", action="append", default=None, metavar="env,native",
+                   help="our encoder's OpenBLAS kernel: env (the environment as it is), native "
+                        "(OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command only), or both")
+    p.add_argument("--engines", nargs="+", choices=ENGINES, default=DEFAULT_ENGINES,
+                   help="peer engines (default: %(default)s)")
     p.add_argument("--workload", action="append", choices=WORKLOAD_NAMES)
     p.add_argument("--onnx-source", choices=["auto", "torch", "handbuilt"], default="auto")
     p.add_argument("--rebuild", action="store_true", help="rebuild the ONNX and CTranslate2 models")
-    p.add_argument("--json-out")
-    p.add_argument("--wait-quiet", type=float, default=300.0,
-                   help="before each measurement, wait up to this many seconds for other processes "
+    p.add_argument("--json-out", help="every round's figures (default WORK_DIR/compare-engines-STAMP.json)")
+    p.add_argument("--markdown-out", help="the report (default WORK_DIR/compare-engines-STAMP.md)")
+    p.add_argument("--wait-quiet", type=float, default=120.0,
+                   help="before each process, wait up to this many seconds for other processes "
                         "to use < 0.25 cores (0: don't wait)")
     p.set_defaults(fn=driver)
+
+    p = sub.add_parser("report", help="print the markdown report of a run's JSON again")
+    p.add_argument("json")
+    p.set_defaults(fn=rerender)
 
     p = sub.add_parser("prepare-onnx")
     common(p)
@@ -801,10 +1071,14 @@ def main(argv=None):
     p.add_argument("engine", choices=ENGINES)
     p.add_argument("--tokens", required=True)
     common(p)
-    timing(p)
+    timing(p, 20, 30.0)
     p.set_defaults(fn=worker)
 
     args = ap.parse_args(argv)
+    if args.cmd == "run":
+        args.kernels = args.kernels or ["env"]
+        if args.rounds < 1 or args.repeat < 1:
+            ap.error("--rounds and --repeat must be at least 1")
     args.fn(args)
 
 
