@@ -5,26 +5,44 @@ Optional, never run in CI. Normally started by Scripts/compare-engines, which
 makes the virtual environment (.build-bench/venv) and the token files; run
 directly with that venv's python:
 
-  compare_engines.py run --tokens-dir DIR [--encoder PATH] [--engines ...]
+  compare_engines.py run --tokens-dir DIR [--encoder PATH] [--rounds N] ...
+  compare_engines.py report RUN.json                 (the markdown report again)
   compare_engines.py prepare-onnx | prepare-ct2      (build the engine models)
   compare_engines.py worker ENGINE --tokens FILE     (one engine, one workload)
 
+Interleaved rounds: for each workload, --rounds times, every engine runs once
+in turn, each in its own process (the engine that starts a round rotates), so
+a slow spell of the shared machine hits every engine rather than one. One
+process gives one figure: after warm-up, the median wall time per batch over
+--repeat runs (peers stop early once --max-seconds have been spent, after at
+least --min-repeat runs). Per engine and workload the report gives best-of-N
+(the fastest of the N figures) and median-of-N, our tokens/s over the best
+fp32 peer's (best against best, and median against median), peak RSS (the
+largest of the rounds) and the spread of the rounds.
+
+Engines: onnxruntime (fused BERT graph), ctranslate2 (compute_type float32),
+ctranslate2-int8 (compute_type int8), pytorch (opt-in), and ours:
+`encoder bench --tokens FILE --json --threads N --repeat R` plus each
+--ours-args string (a column each; `--backend blas` unless it names a
+backend), under each --kernels choice: `env` (the environment as it is) and
+`native` (that one command under `env -u OPENBLAS_CORETYPE -u
+OPENBLAS_L2_SIZE`, so OpenBLAS picks its own kernel). The report names the
+kernel `openblas_get_corename()` returned (`blas_core` in our JSON).
+
 Every engine times the same token batches (JSONL files from
-Scripts/make_bench_tokens.py): fp32, 2 threads (intra-op 2, inter-op 1),
-warm-up, then the median wall time per batch over --repeat runs (stopping
-early once --max-seconds have been spent, after at least --min-repeat runs).
-A timed run is the model's forward pass plus masked mean pooling and L2
+Scripts/make_bench_tokens.py): 2 threads (intra-op 2, inter-op 1). A timed
+run is the model's forward pass plus masked mean pooling and L2
 normalisation (what sentence-transformers does for all-MiniLM-L6-v2).
 Tokens/s counts REAL tokens (sum of the sequence lengths). ONNX Runtime and
 PyTorch get a padded batch with an attention mask, as they are normally run;
-CTranslate2 gets the lists of ids (it handles the padding itself). Each
-engine runs each workload in its own subprocess, so the peak RSS
-(getrusage(RUSAGE_SELF).ru_maxrss) is that engine's own, model load included.
-Before timing, every engine must reproduce the reference embedding of
-"The cat sat on the mat." to within 1e-4.
+CTranslate2 gets the lists of ids (it handles the padding itself). Peak RSS
+is getrusage(RUSAGE_SELF).ru_maxrss of that engine's own process, model load
+included (ours: `peak_rss_mib` from encoder bench). Before timing, every
+engine must reproduce the reference embedding of "The cat sat on the mat."
+to within 1e-4 (2e-2 for int8 engines).
 
-The script never sets or unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: the
-engines keep the environment they were started with.
+The script never sets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and unsets them
+only in our encoder's command under `--kernels native`.
 """
 
 import argparse
