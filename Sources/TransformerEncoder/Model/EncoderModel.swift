@@ -96,6 +96,25 @@ public final class EncoderModel: Sendable {
         }
     }
 
+    /// Runs the encoder like ``encode(_:outputHiddenStates:options:)`` but lends the last hidden state to `body`
+    /// in place, from the model's workspace, instead of copying it out: what a pipeline that pools at once uses,
+    /// so that a batch costs no (tokens, hidden) copy.
+    ///
+    /// - Parameters:
+    ///   - body: receives `states`, (tokens, hidden) packed sequence after sequence, and `sequenceStarts`
+    ///     (sequence `i` is rows `sequenceStarts[i]..<sequenceStarts[i + 1]`). `states` is valid only
+    ///     during the call: the workspace goes back to the pool afterwards.
+    /// - Throws: as ``encode(_:outputHiddenStates:options:)``.
+    package func withLastHiddenState<R>(
+        _ sequences: [TokenSequence], options: ComputeOptions? = nil,
+        _ body: (_ states: UnsafeBufferPointer<Float>, _ sequenceStarts: [Int]) -> R
+    ) throws(EncoderError) -> R {
+        let h = configuration.hiddenSize
+        return try run(sequences, options: options, capturingHiddenStates: false) { context, _ in
+            body(UnsafeBufferPointer(start: context.workspace.hidden, count: context.tokens * h), context.sequenceStarts)
+        }
+    }
+
     /// Validates and packs the batch into a workspace, runs embeddings and layers, checks that the last hidden
     /// state is finite, and hands the workspace to `finish` while it is still held.
     private func run<R>(
