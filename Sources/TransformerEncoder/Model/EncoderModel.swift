@@ -70,6 +70,7 @@ public final class EncoderModel: Sendable {
         self.layers = layers
         self.configuration = configuration
         self.defaultOptions = options
+        storage.finishLoading()
         self.storage = storage
         self.file = file
         self.workspaces = WorkspacePool(
