@@ -47,7 +47,8 @@ sys.path.insert(0, HERE)
 from make_bench_tokens import WORKLOADS  # noqa: E402
 
 WORKLOAD_NAMES = [w[0] for w in WORKLOADS]
-ENGINES = ["onnxruntime", "ctranslate2", "pytorch"]
+ENGINES = ["onnxruntime", "ctranslate2", "ctranslate2-int8", "pytorch"]
+FP32_PEERS = ["onnxruntime", "ctranslate2", "pytorch"]
 OURS = "swift"
 
 # "The cat sat on the mat." with all-MiniLM-L6-v2: ids and the first
@@ -55,6 +56,8 @@ OURS = "swift"
 REF_IDS = [101, 1996, 4937, 2938, 2006, 1996, 13523, 1012, 102]
 REF_HEAD = [0.13023715, -0.01577284, -0.03671671, 0.05798643]
 REF_TOL = 1e-4
+# int8 engines are checked loosely: same direction as the fp32 reference (head within 2e-2).
+REF_TOL_INT8 = 2e-2
 
 NUM_HEADS, HIDDEN, LAYERS = 12, 384, 6
 NOISY = 0.25  # cores used by other processes above which a figure is flagged
@@ -412,11 +415,12 @@ class Ct2Engine:
         import numpy as np
         import ctranslate2
         self.np, self.ct2 = np, ctranslate2
-        self.enc = ctranslate2.Encoder(ct2_dir(args.work_dir), device="cpu", compute_type="float32",
+        self.compute_type = "int8" if args.engine == "ctranslate2-int8" else "float32"
+        self.enc = ctranslate2.Encoder(ct2_dir(args.work_dir), device="cpu", compute_type=self.compute_type,
                                        intra_threads=args.threads, inter_threads=1)
 
     def info(self):
-        return {"version": f"ctranslate2 {self.ct2.__version__}",
+        return {"version": f"ctranslate2 {self.ct2.__version__}, compute_type {self.compute_type}",
                 "kernels": "see the CT2_VERBOSE log lines (ISA, SGEMM backend)",
                 "numpy_blas": numpy_blas_info()}
 
@@ -467,7 +471,8 @@ class TorchEngine:
         return pooled.numpy()
 
 
-ENGINE_CLASSES = {"onnxruntime": OrtEngine, "ctranslate2": Ct2Engine, "pytorch": TorchEngine}
+ENGINE_CLASSES = {"onnxruntime": OrtEngine, "ctranslate2": Ct2Engine, "ctranslate2-int8": Ct2Engine,
+                  "pytorch": TorchEngine}
 
 
 def worker(args):
@@ -479,7 +484,7 @@ def worker(args):
     pad_ref = eng.run(eng.prepare([REF_IDS[:4] + [102], REF_IDS]))[1]
     err = max(max(abs(float(a) - b) for a, b in zip(ref[:4], REF_HEAD)),
               max(abs(float(a) - float(b)) for a, b in zip(ref, pad_ref)))
-    if err > REF_TOL:
+    if err > (REF_TOL_INT8 if args.engine.endswith("int8") else REF_TOL):
         raise SystemExit(f"{args.engine}: reference embedding off by {err:.2e} "
                          f"(got {[round(float(v), 8) for v in ref[:4]]})")
     seqs = load_tokens(args.tokens)
@@ -524,13 +529,14 @@ def last_json(stdout):
     raise ValueError("no JSON in output")
 
 
-def run_swift(encoder, tokens, args):
-    """Our encoder: `encoder bench --tokens FILE --json --threads N`."""
-    base = [encoder, "bench", "--tokens", tokens, "--json", "--threads", str(args.threads),
-            "--repeat", str(args.repeat)]
-    rc, out, err = run_sub(base + ["--backend", "blas"])
-    if rc != 0:  # an encoder without --backend
-        rc, out, err = run_sub(base)
+def run_swift(encoder, tokens, args, extra=(), env=None):
+    """Our encoder: `encoder bench --tokens FILE --json --threads N [extra]` (extra: one configuration of
+    ours, e.g. `--backend onednn --precision bf16`; `--backend blas` when it names no backend)."""
+    base = [encoder, "bench", "--model", args.model, "--tokens", tokens, "--json", "--threads", str(args.threads),
+            "--repeat", str(args.repeat)] + list(extra)
+    if "--backend" not in extra:
+        base += ["--backend", "blas"]
+    rc, out, err = run_sub(base, env)
     if rc != 0:
         raise RuntimeError((err or out).strip().splitlines()[-1:] or [f"exit {rc}"])
     objs = []
@@ -566,71 +572,94 @@ def fmt_num(v, kind):
     return str(v)
 
 
-def print_tables(results, engines, meta, out=sys.stdout):
-    cols = engines + [OURS]
-    label = {"onnxruntime": "ONNX Runtime", "ctranslate2": "CTranslate2",
-             "pytorch": "PyTorch", OURS: "Swift (ours)"}
+def label_of(c):
+    base = {"onnxruntime": "ONNX Runtime", "ctranslate2": "CTranslate2", "ctranslate2-int8": "CTranslate2 int8",
+            "pytorch": "PyTorch"}
+    return base.get(c, c)
+
+
+def print_tables(results, engines, ours, meta, out=sys.stdout):
+    """results[column][workload]: the aggregate of the rounds (best run's fields, plus median_*)."""
+    cols = engines + ours
     w = lambda *cells: print("| " + " | ".join(cells) + " |", file=out)  # noqa: E731
 
     print(f"\nMachine: {meta['machine']['cpu_model']}, {meta['machine']['cpus']} CPUs "
-          f"({', '.join(meta['machine']['isa'])}); {meta['date']}; fp32; "
-          f"threads: intra-op {meta['threads']}, inter-op 1.", file=out)
-    print("batch 1: median ms per batch (lower is better); batch 32: real tokens/s "
-          "(higher is better). ours/best: our speed over the fastest other engine's "
-          "(>1: ours is faster).\n", file=out)
-    w("workload", *[label[c] for c in cols], "ours/best")
-    w(*(["---"] + ["---:"] * (len(cols) + 1)))
+          f"({', '.join(meta['machine']['isa'])}); {meta['date']}; "
+          f"threads: intra-op {meta['threads']}, inter-op 1; {meta['rounds']} interleaved rounds "
+          f"(each round runs every workload on every engine in turn, each engine in its own process).", file=out)
+    print("Cells: best of the rounds / median of the rounds, each round's figure being that run's median "
+          "over its timed repetitions. batch 1: ms per batch (lower is better); batch 32: real tokens/s "
+          "(higher is better). ratio: best over best against the fastest fp32 peer (ONNX Runtime, "
+          "CTranslate2, PyTorch), then median over median; >1: ours is faster.\n", file=out)
+    peers = [c for c in engines if c in FP32_PEERS]
+    ratio_cols = [f"{c} / best fp32 peer" for c in ours]
+    if "ctranslate2-int8" in engines:
+        ratio_cols += [f"{c} / CTranslate2 int8" for c in ours]
+    w("workload", *[label_of(c) for c in cols], *ratio_cols)
+    w(*(["---"] + ["---:"] * (len(cols) + len(ratio_cols))))
     for wl in WORKLOAD_NAMES:
-        row, speeds = [wl], {}
+        if not any(wl in results.get(c, {}) for c in cols):
+            continue
+        row = [wl]
         b1 = wl.startswith("b1_")
+        ok = {c: results.get(c, {}).get(wl) for c in cols}
+        ok = {c: r for c, r in ok.items() if r is not None and "error" not in r}
         for c in cols:
-            r = results.get(c, {}).get(wl)
-            if r is None or "error" in r:
+            r = ok.get(c)
+            if r is None:
                 row.append("n/a")
                 continue
-            cell = fmt_num(r["ms_per_batch"], "ms") if b1 else fmt_num(r["tokens_per_second"], "tps")
-            if (r.get("other_load_cores") or 0) > NOISY:
-                cell += " *"
+            if b1:
+                cell = f"{fmt_num(r['ms_per_batch'], 'ms')} / {fmt_num(r['median_ms_per_batch'], 'ms')}"
+            else:
+                cell = f"{fmt_num(r['tokens_per_second'], 'tps')} / {fmt_num(r['median_tokens_per_second'], 'tps')}"
             row.append(cell)
-            speeds[c] = r["tokens_per_second"]
-        others = [v for c, v in speeds.items() if c != OURS]
-        if OURS in speeds and others:
-            best = max(others)
-            best_c = [c for c, v in speeds.items() if c != OURS and v == best][0]
-            row.append(f"{speeds[OURS] / best:.2f} (vs {label[best_c]})")
-        else:
-            row.append("n/a")
+
+        def ratio(c, against):
+            if c not in ok or not against:
+                return "n/a"
+            best = max(against, key=lambda p: ok[p]["tokens_per_second"])
+            med = max(against, key=lambda p: ok[p]["median_tokens_per_second"])
+            return (f"{ok[c]['tokens_per_second'] / ok[best]['tokens_per_second']:.2f} / "
+                    f"{ok[c]['median_tokens_per_second'] / ok[med]['median_tokens_per_second']:.2f} "
+                    f"(vs {label_of(best)})")
+        for c in ours:
+            row.append(ratio(c, [p for p in peers if p in ok]))
+        if "ctranslate2-int8" in engines:
+            for c in ours:
+                row.append(ratio(c, ["ctranslate2-int8"] if "ctranslate2-int8" in ok else []))
         w(*row)
-    noisy = [(c, wl, r["other_load_cores"]) for c in cols for wl, r in results.get(c, {}).items()
-             if "error" not in r and (r.get("other_load_cores") or 0) > NOISY]
-    if noisy:
-        print(f"\n* other processes kept more than {NOISY} cores busy during this measurement "
-              "(max " + f"{max(n[2] for n in noisy):.2f}): treat it as disturbed.", file=out)
-    print("\nPeak RSS (MiB, whole process, model load included):\n", file=out)
-    w("workload", *[label[c] for c in cols])
+    print("\nPeak RSS (MiB, whole process, model load included; the largest over the rounds):\n", file=out)
+    w("workload", *[label_of(c) for c in cols])
     w(*(["---"] + ["---:"] * len(cols)))
     for wl in WORKLOAD_NAMES:
+        if not any(wl in results.get(c, {}) for c in cols):
+            continue
         row = [wl]
         for c in cols:
             r = results.get(c, {}).get(wl)
-            row.append("n/a" if r is None or "error" in r else fmt_num(r.get("peak_rss_mib"), "mib"))
-        w(*row)
-    print("\nAll figures, ms per batch / real tokens/s:\n", file=out)
-    w("workload", *[label[c] for c in cols])
-    w(*(["---"] + ["---:"] * len(cols)))
-    for wl in WORKLOAD_NAMES:
-        row = [wl]
-        for c in cols:
-            r = results.get(c, {}).get(wl)
-            row.append("n/a" if r is None or "error" in r else
-                       f"{fmt_num(r['ms_per_batch'], 'ms')} ms / {fmt_num(r['tokens_per_second'], 'tps')}")
+            row.append("n/a" if r is None or "error" in r else fmt_num(r.get("max_peak_rss_mib"), "mib"))
         w(*row)
     print("\nEngines:", file=out)
     for c in cols:
         if c in meta["engines"]:
-            print(f"- {label[c]}: {meta['engines'][c]}", file=out)
+            print(f"- {label_of(c)}: {meta['engines'][c]}", file=out)
     for c, why in meta["skipped"].items():
-        print(f"- {label.get(c, c)}: skipped: {why}", file=out)
+        print(f"- {label_of(c)}: skipped: {why}", file=out)
+
+
+def aggregate(runs):
+    """The rounds' results for one engine and workload -> the best run, with median_* and the run count."""
+    good = [r for r in runs if "error" not in r]
+    if not good:
+        return runs[-1]
+    best = dict(max(good, key=lambda r: r["tokens_per_second"]))
+    best["median_tokens_per_second"] = statistics.median(r["tokens_per_second"] for r in good)
+    best["median_ms_per_batch"] = statistics.median(r["ms_per_batch"] for r in good)
+    best["max_peak_rss_mib"] = max(r.get("peak_rss_mib") or 0 for r in good)
+    best["rounds"] = [{"ms_per_batch": r["ms_per_batch"], "tokens_per_second": r["tokens_per_second"],
+                       "peak_rss_mib": r.get("peak_rss_mib")} for r in good]
+    return best
 
 
 def driver(args):
@@ -651,7 +680,7 @@ def driver(args):
     engines = []
     for e in args.engines:
         needs = {"onnxruntime": ["onnxruntime", "onnx"], "ctranslate2": ["ctranslate2"],
-                 "pytorch": ["torch", "transformers"]}[e]
+                 "ctranslate2-int8": ["ctranslate2"], "pytorch": ["torch", "transformers"]}[e]
         absent = [m for m in needs if not importable(m)]
         if absent:
             meta["skipped"][e] = f"Python module(s) {', '.join(absent)} not installed"
@@ -667,46 +696,82 @@ def driver(args):
             if rc != 0:
                 meta["skipped"]["onnxruntime"] = "ONNX model preparation failed: " + err.strip()[-400:]
                 engines.remove("onnxruntime")
-    if "ctranslate2" in engines:
+    ct2 = [e for e in engines if e.startswith("ctranslate2")]
+    if ct2:
         if args.rebuild or not os.path.exists(os.path.join(ct2_dir(work), "model.bin")):
             log("converting the model for CTranslate2 …")
             if not (importable("torch") and importable("transformers")):
-                meta["skipped"]["ctranslate2"] = ("the CTranslate2 converter "
-                                                  "(ct2-transformers-converter) needs torch and transformers")
-                engines.remove("ctranslate2")
+                for e in ct2:
+                    meta["skipped"][e] = ("the CTranslate2 converter "
+                                          "(ct2-transformers-converter) needs torch and transformers")
+                    engines.remove(e)
             else:
                 rc, out, err = run_sub(me + ["prepare-ct2"] + common, env)
                 if rc != 0:
-                    meta["skipped"]["ctranslate2"] = "conversion failed: " + err.strip()[-400:]
-                    engines.remove("ctranslate2")
+                    for e in ct2:
+                        meta["skipped"][e] = "conversion failed: " + err.strip()[-400:]
+                        engines.remove(e)
 
-    results = {}
-    for e in engines:
-        results[e] = {}
-        wenv = dict(env, CT2_VERBOSE="1") if e == "ctranslate2" else env
+    # Our configurations: each --ours-args, run once per kernel setting asked for.
+    configs = args.ours_args or [""]
+    kernels = [k.strip() for k in args.kernels.split(",") if k.strip()]
+    ours = []   # (column, extra args, env)
+    native_env = {k: v for k, v in env.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    for config in configs:
+        extra = config.split()
+        for kernel in kernels:
+            column = OURS + (f" {config}" if config else "") + ("" if kernel == "env" else " [native kernel]")
+            ours.append((column, extra, env if kernel == "env" else native_env))
+    enc = args.encoder
+    if not (enc and os.path.exists(enc)):
+        meta["skipped"][OURS] = f"no encoder binary at {enc} (swift build -c release)"
+        ours = []
+
+    runs = {}   # column -> workload -> [result per round]
+    for rnd in range(1, args.rounds + 1):
         for wl in workloads:
-            log(f"{e}: {wl} …")
-            if args.wait_quiet > 0:
-                wait_for_quiet(args.wait_quiet)
-            cmd = me + ["worker", e, "--tokens", tokens[wl], "--repeat", str(args.repeat),
-                        "--min-repeat", str(args.min_repeat), "--max-seconds", str(args.max_seconds),
-                        "--warmup", str(args.warmup)] + common
-            rc, out, err = run_sub(cmd, wenv)
-            if rc != 0:
-                msg = (err.strip().splitlines() or [f"exit {rc}"])[-1]
-                log(f"  failed: {msg}")
-                results[e][wl] = {"error": msg}
-                continue
-            r = last_json(out)
-            if e == "ctranslate2":
-                isa = [l.split("[info]", 1)[1].strip() for l in err.splitlines()
-                       if "[info]" in l and ("ISA" in l or "backend" in l or "MKL" in l or "CPU:" in l)]
-                r["info"]["kernels"] = "; ".join(dict.fromkeys(isa)) or r["info"]["kernels"]
-            results[e][wl] = r
-            log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s, "
-                f"{r['peak_rss_mib']:.0f} MiB ({r['repeats']} runs; other processes used "
-                f"{r['other_load_cores'] or 0:.2f} cores)")
-        ok = [r for r in results[e].values() if "error" not in r]
+            for e in engines:
+                log(f"round {rnd}: {e}: {wl} …")
+                if args.wait_quiet > 0:
+                    wait_for_quiet(args.wait_quiet)
+                wenv = dict(env, CT2_VERBOSE="1") if e.startswith("ctranslate2") else env
+                cmd = me + ["worker", e, "--tokens", tokens[wl], "--repeat", str(args.repeat),
+                            "--min-repeat", str(args.min_repeat), "--max-seconds", str(args.max_seconds),
+                            "--warmup", str(args.warmup)] + common
+                rc, out, err = run_sub(cmd, wenv)
+                if rc != 0:
+                    msg = (err.strip().splitlines() or [f"exit {rc}"])[-1]
+                    log(f"  failed: {msg}")
+                    runs.setdefault(e, {}).setdefault(wl, []).append({"error": msg})
+                    continue
+                r = last_json(out)
+                if e.startswith("ctranslate2"):
+                    isa = [l.split("[info]", 1)[1].strip() for l in err.splitlines()
+                           if "[info]" in l and ("ISA" in l or "backend" in l or "MKL" in l or "CPU:" in l)]
+                    r["info"]["kernels"] = "; ".join(dict.fromkeys(isa)) or r["info"]["kernels"]
+                runs.setdefault(e, {}).setdefault(wl, []).append(r)
+                log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s, "
+                    f"{r['peak_rss_mib']:.0f} MiB ({r['repeats']} runs; other processes used "
+                    f"{r['other_load_cores'] or 0:.2f} cores)")
+            for column, extra, oenv in ours:
+                log(f"round {rnd}: {column}: {wl} …")
+                if args.wait_quiet > 0:
+                    wait_for_quiet(args.wait_quiet)
+                try:
+                    with OtherLoad(resource.RUSAGE_CHILDREN) as other:
+                        r = run_swift(enc, tokens[wl], args, extra, oenv)
+                    r["other_load_cores"] = other.cores
+                    r.setdefault("tokens_per_second", r.get("tokens", 0) / (r["ms_per_batch"] / 1e3))
+                    runs.setdefault(column, {}).setdefault(wl, []).append(r)
+                    log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s, "
+                        f"{r.get('peak_rss_mib', 0):.0f} MiB, OpenBLAS core {r.get('blas_core', '?')}")
+                except Exception as ex:
+                    log(f"  n/a: {ex}")
+                    runs.setdefault(column, {}).setdefault(wl, []).append({"error": str(ex)})
+
+    results = {c: {wl: aggregate(rs) for wl, rs in per.items()} for c, per in runs.items()}
+    for e in engines:
+        ok = [r for r in results.get(e, {}).values() if "error" not in r]
         if ok:
             i = ok[0]["info"]
             desc = f"{i['version']}; {i['kernels']}"
@@ -717,43 +782,27 @@ def driver(args):
                 desc += f"; attention: {i['attention']}"
             desc += f"; numpy BLAS (pooling only): {i['numpy_blas']}"
             meta["engines"][e] = desc
-        else:
+        elif e in results:
             meta["skipped"][e] = "every workload failed: " + next(iter(results[e].values()))["error"]
-
-    # Ours.
-    results[OURS] = {}
-    enc = args.encoder
-    if enc and os.path.exists(enc):
-        for wl in workloads:
-            log(f"swift: {wl} …")
-            if args.wait_quiet > 0:
-                wait_for_quiet(args.wait_quiet)
-            try:
-                with OtherLoad(resource.RUSAGE_CHILDREN) as other:
-                    r = run_swift(enc, tokens[wl], args)
-                r["other_load_cores"] = other.cores  # over the whole run, load included
-                r.setdefault("tokens_per_second", r.get("tokens", 0) / (r["ms_per_batch"] / 1e3))
-                results[OURS][wl] = r
-                log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s "
-                    f"(other processes used {other.cores or 0:.2f} cores)")
-            except Exception as ex:  # encoder bench --tokens not available (yet)
-                log(f"  n/a: {ex}")
-                results[OURS][wl] = {"error": str(ex)}
-        ok = [r for r in results[OURS].values() if "error" not in r]
+    for column, extra, _ in ours:
+        ok = [r for r in results.get(column, {}).values() if "error" not in r]
         if ok:
-            meta["engines"][OURS] = (f"{os.path.relpath(enc, ROOT)} bench --tokens FILE --json "
-                                     f"--threads {args.threads} (backend blas); OpenBLAS core "
-                                     f"{ok[0].get('blas_core', '?')}, threads {ok[0].get('threads', '?')}")
-        else:
-            meta["skipped"][OURS] = "encoder bench --tokens failed: " + \
-                next(iter(results[OURS].values()))["error"]
-    else:
-        meta["skipped"][OURS] = f"no encoder binary at {enc} (swift build -c release)"
+            meta["engines"][column] = (
+                f"{os.path.relpath(enc, ROOT)} bench --tokens FILE --json --threads {args.threads} "
+                f"{' '.join(extra) or '--backend blas'}; OpenBLAS core {ok[0].get('blas_core', '?')}")
+        elif column in results:
+            meta["skipped"][column] = "encoder bench failed: " + next(iter(results[column].values()))["error"]
+    meta["rounds"] = args.rounds
+    ours_columns = [c for c, _, _ in ours if c in results]
 
-    print_tables(results, [e for e in args.engines if e in results], meta)
+    table_engines = [e for e in args.engines if e in results]
+    print_tables(results, table_engines, ours_columns, meta)
     out_path = args.json_out or os.path.join(work, "results.json")
     with open(out_path, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
+    if args.markdown_out:
+        with open(args.markdown_out, "w") as f:
+            print_tables(results, table_engines, ours_columns, meta, out=f)
     print(f"\nRaw results: {out_path}")
 
 
@@ -783,6 +832,15 @@ def main(argv=None):
     p.add_argument("--onnx-source", choices=["auto", "torch", "handbuilt"], default="auto")
     p.add_argument("--rebuild", action="store_true", help="rebuild the ONNX and CTranslate2 models")
     p.add_argument("--json-out")
+    p.add_argument("--markdown-out", help="also write the tables to this file")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="interleaved rounds: each round runs every workload on every engine in turn")
+    p.add_argument("--ours-args", action="append",
+                   help="one configuration of ours, as extra `encoder bench` arguments (repeatable: one "
+                        "column each), e.g. \"--backend onednn --precision bf16\"; default: --backend blas")
+    p.add_argument("--kernels", default="env",
+                   help="for ours: env (OpenBLAS as the environment sets it), native (OPENBLAS_CORETYPE and "
+                        "OPENBLAS_L2_SIZE removed from that one command's environment), or env,native")
     p.add_argument("--wait-quiet", type=float, default=300.0,
                    help="before each measurement, wait up to this many seconds for other processes "
                         "to use < 0.25 cores (0: don't wait)")
