@@ -718,8 +718,12 @@ def driver(args):
     ours = []   # (column, extra args, env)
     native_env = {k: v for k, v in env.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     for config in configs:
+        chosen = kernels
+        for prefix in ("env:", "native:"):   # a configuration may name its kernel setting itself
+            if config.startswith(prefix):
+                chosen, config = [prefix[:-1]], config[len(prefix):].strip()
         extra = config.split()
-        for kernel in kernels:
+        for kernel in chosen:
             column = OURS + (f" {config}" if config else "") + ("" if kernel == "env" else " [native kernel]")
             ours.append((column, extra, env if kernel == "env" else native_env))
     enc = args.encoder
@@ -837,7 +841,8 @@ def main(argv=None):
                    help="interleaved rounds: each round runs every workload on every engine in turn")
     p.add_argument("--ours-args", action="append",
                    help="one configuration of ours, as extra `encoder bench` arguments (repeatable: one "
-                        "column each), e.g. \"--backend onednn --precision bf16\"; default: --backend blas")
+                        "column each), e.g. \"--backend onednn --precision bf16\"; default: --backend blas. "
+                        "A leading 'env:' or 'native:' runs that configuration with that kernel setting only")
     p.add_argument("--kernels", default="env",
                    help="for ours: env (OpenBLAS as the environment sets it), native (OPENBLAS_CORETYPE and "
                         "OPENBLAS_L2_SIZE removed from that one command's environment), or env,native")
