@@ -597,8 +597,8 @@ class Contender:
 
     def ours_command(self, encoder, tokens, args):
         extra = shlex.split(self.ours_args)
-        cmd = [encoder, "bench", "--tokens", tokens, "--json", "--threads", str(args.threads),
-               "--repeat", str(args.repeat)] + extra
+        cmd = [encoder, "bench", "--model", args.model, "--tokens", tokens, "--json",
+               "--threads", str(args.threads), "--repeat", str(args.repeat)] + extra
         if "--backend" not in extra and not any(a.startswith("--backend=") for a in extra):
             cmd += ["--backend", "blas"]  # the default, `both`, would time the naive backend too
         return (NATIVE_KERNEL_PREFIX if self.kernel == "native" else []) + cmd
@@ -729,8 +729,9 @@ def render_report(contenders, summaries, meta, workloads):
     for k, v in refs.items():
         L.append(f"- Host speed check ({labels[k]}): one 4096×1536×384 sgemm on {meta['threads']} OpenBLAS "
                  f"threads, {v:.0f} GFLOP/s (median over the runs)")
-    L.append(f"- How: for each workload, {meta['rounds']} rounds; in each round every engine runs once, in "
-             f"turn, each in its own process (the starting engine rotates from round to round). One "
+    L.append(f"- How: {meta['rounds']} interleaved rounds; a round takes the workloads one after the other "
+             f"and runs every engine once on each, in turn, each in its own process (the engine that starts "
+             f"rotates from round to round). One "
              f"process = model load, {meta['warmup']} warm-up run(s) (ours: 1), then the median of "
              f"{meta['repeat']} timed runs (peers stop after {meta['max_seconds']:g} s once "
              f"{meta['min_repeat']} runs are done). **best** = the fastest of the {meta['rounds']} "
@@ -888,13 +889,22 @@ def driver(args):
     if bad or not kernels:
         raise SystemExit(f"--kernels: {', '.join(bad) or '(none)'}: expected env, native or env,native")
     kernels = list(dict.fromkeys(kernels))
-    ours_args = list(dict.fromkeys(args.ours_args if args.ours_args is not None else [""]))
-    for a in ours_args:
+    # Each --ours-args runs under every --kernels choice, unless it starts with `env:` or `native:`,
+    # which runs that configuration with that kernel setting only.
+    ours_configs = []
+    for a in dict.fromkeys(args.ours_args if args.ours_args is not None else [""]):
+        chosen = kernels
+        for prefix in ("env:", "native:"):
+            if a.startswith(prefix):
+                chosen, a = [prefix[:-1]], a[len(prefix):].strip()
+        ours_configs += [(a, k) for k in chosen if (a, k) not in ours_configs]
+    for a, _ in ours_configs:
         try:
             extra = shlex.split(a)
         except ValueError as ex:
             raise SystemExit(f"--ours-args {a!r}: {ex}")
-        clash = [x for x in extra if x.split("=")[0] in ("--tokens", "--json", "--threads", "--repeat", "--workload")]
+        clash = [x for x in extra if x.split("=")[0] in ("--model", "--tokens", "--json", "--threads", "--repeat",
+                                                         "--workload")]
         if clash:
             raise SystemExit(f"--ours-args {a!r}: {clash[0]} is set by this script (use its own option)")
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -908,7 +918,8 @@ def driver(args):
             "warmup": args.warmup, "wait_quiet": args.wait_quiet, "workloads": workloads,
             "command": os.environ.get("COMPARE_ENGINES_COMMAND") or " ".join(shlex.quote(a) for a in sys.argv),
             "encoder": os.path.relpath(args.encoder, ROOT) if args.encoder else None,
-            "git": git_state(), "skipped": {}}
+            "git": git_state(), "order": "rounds outermost; in a round, workload by workload, every engine in turn",
+            "skipped": {}}
 
     engines = []
     for e in dict.fromkeys(args.engines):
@@ -948,7 +959,7 @@ def driver(args):
     elif args.encoder and os.path.exists(args.encoder):
         meta["encoder_mtime"] = datetime.datetime.fromtimestamp(
             os.path.getmtime(args.encoder), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        contenders += [Contender(OURS, a, k) for a in ours_args for k in kernels]
+        contenders += [Contender(OURS, a, k) for a, k in ours_configs]
     else:
         meta["skipped"][OURS] = f"no encoder binary at {args.encoder} (Scripts/release-build)"
     if not contenders:
@@ -963,7 +974,7 @@ def driver(args):
             meta["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         cols = [{"key": c.key, "engine": c.engine, "ours_args": c.ours_args if c.ours else None,
                  "kernel": c.kernel if c.ours else None, "blas_core": c.blas_core,
-                 "label": c.label(len(kernels) > 1), "description": c.description, "error": c.error}
+                 "label": c.label(len({x.kernel for x in contenders if x.ours}) > 1), "description": c.description, "error": c.error}
                 for c in contenders]
         tmp = json_out + ".tmp"
         with open(tmp, "w") as f:
@@ -973,15 +984,15 @@ def driver(args):
     log(f"{len(workloads)} workload(s) × {args.rounds} round(s) × {len(contenders)} engine(s): "
         + ", ".join(c.key for c in contenders))
     n = len(contenders)
-    for wl in workloads:
-        for rnd in range(args.rounds):
-            order = contenders[rnd % n:] + contenders[:rnd % n]
+    for rnd in range(args.rounds):
+        order = contenders[rnd % n:] + contenders[:rnd % n]
+        for wl in workloads:
             for c in order:
                 if any("error" in x for x in results[c.key][wl]):
                     continue  # failed on this workload already: don't try every round
                 if args.wait_quiet > 0:
                     wait_for_quiet(args.wait_quiet, window=1.0)
-                log(f"[{(time.time() - started) / 60:5.1f} min] {wl} round {rnd + 1}/{args.rounds}: {c.key} …")
+                log(f"[{(time.time() - started) / 60:5.1f} min] round {rnd + 1}/{args.rounds}, {wl}: {c.key} …")
                 try:
                     r = measure(c, wl, tokens[wl], args, me, common, env)
                 except Exception as ex:  # a failed engine is reported, not fatal
@@ -989,6 +1000,8 @@ def driver(args):
                     log(f"  failed: {msg}")
                     results[c.key][wl].append({"round": rnd + 1, "error": msg})
                     c.error = c.error or f"{wl}: {msg}"
+                    summaries[c.key][wl] = summarize(results[c.key][wl])
+                    save()
                     continue
                 r["round"] = rnd + 1
                 results[c.key][wl].append(r)
@@ -999,9 +1012,8 @@ def driver(args):
                                      + f", OpenBLAS core {r.get('blas_core', '?')}, threads {r.get('threads', '?')}")
                 log(f"  {r['ms_per_batch']:.2f} ms/batch, {r['tokens_per_second']:,.0f} tok/s, "
                     f"{r.get('peak_rss_mib') or 0:.0f} MiB (other processes: {r.get('other_load_cores') or 0:.2f} cores)")
-        for c in contenders:
-            summaries[c.key][wl] = summarize(results[c.key][wl])
-        save()
+                summaries[c.key][wl] = summarize(results[c.key][wl])
+                save()
 
     save(final=True)
     report = render_report(contenders, summaries, meta, workloads)
@@ -1023,7 +1035,7 @@ def rerender(args):
         c.blas_core, c.description, c.error = col.get("blas_core"), col.get("description"), col.get("error")
         contenders.append(c)
     meta = data["meta"]
-    workloads = [wl for wl in meta["workloads"] if all(wl in data["summary"][c.key] for c in contenders)]
+    workloads = [wl for wl in meta["workloads"] if any(wl in data["summary"][c.key] for c in contenders)]
     summaries = {k: {wl: v for wl, v in s.items()} for k, s in data["summary"].items()}
     print("\n".join(render_report(contenders, summaries, meta, workloads)))
 

@@ -10,7 +10,8 @@ public protocol EmbeddingBackend: Sendable {
     var dimension: Int { get }
     /// Longest input in tokens, special tokens included; longer inputs are truncated to it.
     var maxInputLength: Int { get }
-    /// Whether ``forward(_:)`` returns L2-normalized rows (the model's pipeline ends in `Normalize`).
+    /// Whether the model's pipeline ends in `Normalize`: ``forward(_:promptLength:)`` leaves that module out
+    /// (so that TEI's `normalize: false` can return raw embeddings) and the handlers apply it.
     var normalizes: Bool { get }
     /// Prompts from `config_sentence_transformers.json` (`prompts`), by name.
     var prompts: [String: String] { get }
@@ -22,8 +23,8 @@ public protocol EmbeddingBackend: Sendable {
     func promptLength(_ prompt: String) -> Int
     /// The id's vocabulary entry, for `/tokenize`.
     func token(forID id: Int32) -> String?
-    /// Embeds the sequences (all starting with a prompt of `promptLength` tokens, 0 for none) in one pass:
-    /// (sequences.count, ``dimension``).
+    /// Embeds the sequences (all starting with a prompt of `promptLength` tokens, 0 for none) in one pass,
+    /// without a final `Normalize` module (see ``normalizes``): (sequences.count, ``dimension``).
     func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix
 }
 
@@ -43,16 +44,14 @@ public struct SentenceEncoderBackend: EmbeddingBackend {
 
     public var dimension: Int { encoder.dimension }
     public var maxInputLength: Int { encoder.maxSequenceLength }
-    public var normalizes: Bool {
-        if case .normalize? = encoder.modules.steps.last { return true }
-        return false
-    }
+    public var normalizes: Bool { encoder.modules.endsWithNormalize }
     public var prompts: [String: String] { encoder.configuration.prompts }
     public var defaultPromptName: String? { encoder.configuration.defaultPromptName }
     public func tokenize(_ text: String) -> TokenizedText { encoder.tokenize(text) }
     public func promptLength(_ prompt: String) -> Int { encoder.promptLength(prompt) }
     public func token(forID id: Int32) -> String? { encoder.tokenizer.token(forID: id) }
     public func forward(_ sequences: [TokenSequence], promptLength: Int) throws(EncoderError) -> Matrix {
-        try encoder.embed(sequences, batchSize: max(sequences.count, 1), promptLength: promptLength)
+        try encoder.embed(
+            sequences, batchSize: max(sequences.count, 1), promptLength: promptLength, applyingFinalNormalize: false)
     }
 }

@@ -63,11 +63,9 @@ struct Handlers: Sendable {
     func embed(_ request: Request) async throws -> Response {
         let body = try decodeBody(TEIEmbedRequest.self, from: try await collect(request))
         var texts = try checkedTexts(body.inputs, field: "inputs")
+        // As TEI: normalized unless `normalize: false`, which gives the raw pooled embeddings (a model's final
+        // Normalize module is left out: the batcher's passes come without it).
         let normalize = body.normalize ?? true
-        if !normalize && backend.normalizes {
-            throw APIError.invalidField(
-                "normalize", "false is not available: this model's pipeline ends in a Normalize module, so its raw embeddings are not exposed")
-        }
         let width = try checkedDimensions(body.dimensions)
         let prompt = try prompt(named: body.promptName) ?? ""
         if !prompt.isEmpty { texts = texts.map { prompt + $0 } }

@@ -20,7 +20,7 @@ public final class FloatTensor: @unchecked Sendable {
     private let ownedBuffer: UnsafeMutablePointer<Float>?
 
     /// Whether the elements are read in place from the file's bytes (no copy was made).
-    var isBorrowed: Bool { owner != nil }
+    public var isBorrowed: Bool { owner != nil }
 
     /// Borrows `count` floats at `pointer` from `owner`.
     init(name: String, shape: [Int], borrowing pointer: UnsafePointer<Float>, count: Int, owner: ByteStorage) {

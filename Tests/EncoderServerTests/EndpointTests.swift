@@ -121,10 +121,25 @@ final class EndpointTests: XCTestCase {
                 let expected = try encoder.encode(long)
                 XCTAssertLessThanOrEqual(S.maxDifference(row, expected), 1e-6)
             }
-            // normalize false is refused for a model whose pipeline normalizes (its raw output is not exposed).
-            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": "x", "normalize": false]))
-                XCTAssertEqual(response.status, .unprocessableContent)
-                XCTAssertTrue(try S.errorBody(response.body).error.contains("normalize"))
+            // normalize false: the mean-pooled token states, without the model's Normalize module (as TEI), computed
+            // here from the encoder's own hidden states; their direction is the normalized embedding's.
+            do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": Array(texts.prefix(3)), "normalize": false]))
+                XCTAssertEqual(response.status, .ok)
+                let rows = try S.floatRows(try S.parse(response.body))
+                XCTAssertEqual(rows.count, 3)
+                var worst: Float = 0, worstDirection: Float = 0
+                for (index, row) in rows.enumerated() {
+                    let tokens = encoder.tokenize(texts[index])
+                    let output = try encoder.model.encode([TokenSequence(inputIDs: tokens.inputIDs, tokenTypeIDs: tokens.tokenTypeIDs)])
+                    let pooled = Pooling.mean.pool(output).values
+                    worst = max(worst, S.maxDifference(row, pooled))
+                    let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    XCTAssertGreaterThan(abs(norm - 1), 0.05, "raw embedding \(index) has unit length: it was normalized")
+                    worstDirection = max(worstDirection, S.maxDifference(row.map { $0 / norm }, references[index].embedding))
+                }
+                print("/embed normalize false vs mean pooling: max |difference| \(worst); its direction vs sentence-transformers \(worstDirection)")
+                XCTAssertLessThanOrEqual(worst, 1e-5)
+                XCTAssertLessThanOrEqual(worstDirection, 1e-5)
             }
             // prompt_name with a model that has no prompts.
             do { let response = try await send(port: try XCTUnwrap(client.port), .post, "/embed", body: try S.json(["inputs": "x", "prompt_name": "query"]))

@@ -70,6 +70,7 @@ public final class EncoderModel: Sendable {
         self.layers = layers
         self.configuration = configuration
         self.defaultOptions = options
+        storage.finishLoading()
         self.storage = storage
         self.file = file
         self.workspaces = WorkspacePool(
@@ -93,6 +94,25 @@ public final class EncoderModel: Sendable {
         return try run(sequences, options: options, capturingHiddenStates: outputHiddenStates) { context, captured in
             let output = Matrix(copying: context.workspace.hidden, rows: context.tokens, columns: h)
             return EncoderOutput(lastHiddenState: output, sequenceStarts: context.sequenceStarts, hiddenStates: captured)
+        }
+    }
+
+    /// Runs the encoder like ``encode(_:outputHiddenStates:options:)`` but lends the last hidden state to `body`
+    /// in place, from the model's workspace, instead of copying it out: what a pipeline that pools at once uses,
+    /// so that a batch costs no (tokens, hidden) copy.
+    ///
+    /// - Parameters:
+    ///   - body: receives `states`, (tokens, hidden) packed sequence after sequence, and `sequenceStarts`
+    ///     (sequence `i` is rows `sequenceStarts[i]..<sequenceStarts[i + 1]`). `states` is valid only
+    ///     during the call: the workspace goes back to the pool afterwards.
+    /// - Throws: as ``encode(_:outputHiddenStates:options:)``.
+    package func withLastHiddenState<R>(
+        _ sequences: [TokenSequence], options: ComputeOptions? = nil,
+        _ body: (_ states: UnsafeBufferPointer<Float>, _ sequenceStarts: [Int]) -> R
+    ) throws(EncoderError) -> R {
+        let h = configuration.hiddenSize
+        return try run(sequences, options: options, capturingHiddenStates: false) { context, _ in
+            body(UnsafeBufferPointer(start: context.workspace.hidden, count: context.tokens * h), context.sequenceStarts)
         }
     }
 

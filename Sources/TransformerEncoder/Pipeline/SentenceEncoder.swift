@@ -173,12 +173,14 @@ public final class SentenceEncoder: Sendable {
     ///     used only by `include_prompt: false` pooling.
     ///   - truncateDimension: keep the first N values of each row; `nil` keeps all ``dimension``.
     ///   - normalize: scale each row to unit length after truncation.
+    ///   - applyingFinalNormalize: `false` leaves out a `Normalize` module that ends the folder's pipeline, for
+    ///     the raw pooled (or Dense) embeddings, as text-embeddings-inference's `normalize: false` returns them.
     ///   - progress: called after each batch with the number of sequences done so far.
     /// - Returns: (sequences.count, `truncateDimension ?? dimension`).
     public func embed(
         _ sequences: [TokenSequence], batchSize: Int = 32, options: ComputeOptions? = nil,
         promptLength: Int = 0, truncateDimension: Int? = nil, normalize: Bool = false,
-        progress: ((Int) -> Void)? = nil
+        applyingFinalNormalize: Bool = true, progress: ((Int) -> Void)? = nil
     ) throws(EncoderError) -> Matrix {
         guard batchSize > 0 else { throw .invalidArgument(name: "batchSize", reason: "must be positive, got \(batchSize)") }
         let width = try outputDimension(truncatedTo: truncateDimension)
@@ -200,9 +202,14 @@ public final class SentenceEncoder: Sendable {
             var pending = order[batchStart..<min(batchStart + batchSize, order.count)]
             while !pending.isEmpty {
                 let indices = pending
-                let output: EncoderOutput
+                let pooled: Matrix
                 do {
-                    output = try model.encode(indices.map { sequences[$0] }, options: options)
+                    let hiddenSize = model.configuration.hiddenSize
+                    pooled = try model.withLastHiddenState(indices.map { sequences[$0] }, options: options) { states, starts in
+                        modules.embed(
+                            states: states, hiddenSize: hiddenSize, sequenceStarts: starts, promptLength: promptLength,
+                            applyingFinalNormalize: applyingFinalNormalize, options: options)
+                    }
                 } catch {
                     // Name the caller's index, not the position inside the sorted batch; go on after it.
                     guard let row = Self.inputIndex(of: error) else { throw error }
@@ -218,7 +225,6 @@ public final class SentenceEncoder: Sendable {
                     continue
                 }
                 pending = []
-                let pooled = modules.embed(output, promptLength: promptLength, options: options)
                 for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
                     let index = indices[indices.startIndex + row]
                     fail(.invalidInput(

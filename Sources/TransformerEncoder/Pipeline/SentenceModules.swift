@@ -126,7 +126,32 @@ public struct SentenceModules: Sendable {
     ///   - options: backend and threads for the Dense layers' products and the pooling.
     /// - Returns: (sequences, ``dimension``).
     public func embed(_ output: EncoderOutput, promptLength: Int = 0, options: ComputeOptions) -> Matrix {
-        var x = pooling.pool(output, promptLength: promptLength, threads: options.threads)
+        applySteps(to: pooling.pool(output, promptLength: promptLength, threads: options.threads), options: options)
+    }
+
+    /// Whether the last module is `Normalize` (every embedding comes out with unit length).
+    public var endsWithNormalize: Bool {
+        if case .normalize? = steps.last { return true }
+        return false
+    }
+
+    /// The same from token states lent by ``EncoderModel/withLastHiddenState(_:options:_:)``, without a copy.
+    /// states: (tokens, hiddenSize), sequences back to back.
+    package func embed(
+        states: UnsafeBufferPointer<Float>, hiddenSize: Int, sequenceStarts: [Int], promptLength: Int = 0,
+        applyingFinalNormalize: Bool = true, options: ComputeOptions
+    ) -> Matrix {
+        let pooled = pooling.pool(
+            states: states, hiddenSize: hiddenSize, sequenceStarts: sequenceStarts, promptLength: promptLength,
+            threads: options.threads)
+        return applySteps(to: pooled, applyingFinalNormalize: applyingFinalNormalize, options: options)
+    }
+
+    /// The modules after pooling (Dense, Normalize) on pooled rows x: (sequences, pooled width); a final
+    /// `Normalize` is left out when `applyingFinalNormalize` is false.
+    private func applySteps(to pooled: Matrix, applyingFinalNormalize: Bool = true, options: ComputeOptions) -> Matrix {
+        var x = pooled
+        let steps = applyingFinalNormalize || !endsWithNormalize ? self.steps[...] : self.steps.dropLast()
         for step in steps {
             switch step {
             case let .dense(dense): x = dense.forward(x, options: options)

@@ -105,25 +105,41 @@ public struct Pooling: Sendable, Equatable {
     ///   covers a whole sequence, modes follow sentence-transformers: `cls` takes the first token, means and
     ///   `lasttoken` give zeros and `max` gives -∞ (which ``SentenceEncoder`` reports as an error).
     public func pool(_ output: EncoderOutput, promptLength: Int = 0, threads: Int = 1) -> Matrix {
-        let hidden = output.lastHiddenState
-        let h = hidden.columns
-        let starts = output.sequenceStarts
-        let count = starts.count - 1
+        output.lastHiddenState.values.withUnsafeBufferPointer { states in
+            pool(
+                states: states, hiddenSize: output.lastHiddenState.columns, sequenceStarts: output.sequenceStarts,
+                promptLength: promptLength, threads: threads)
+        }
+    }
+
+    /// Pools packed token states that the caller holds (the encoder's workspace, without a copy: see
+    /// ``EncoderModel/withLastHiddenState(_:options:_:)``).
+    ///
+    /// - Parameters:
+    ///   - states: (tokens, hiddenSize), sequences back to back; `tokens` is `sequenceStarts.last`.
+    ///   - sequenceStarts: row where each sequence starts, then the total: sequence `i` is rows
+    ///     `sequenceStarts[i]..<sequenceStarts[i + 1]`.
+    ///   - promptLength, threads: as in ``pool(_:promptLength:threads:)``.
+    /// - Returns: (sequences, ``dimension(hiddenSize:)``).
+    package func pool(
+        states: UnsafeBufferPointer<Float>, hiddenSize h: Int, sequenceStarts starts: [Int],
+        promptLength: Int = 0, threads: Int = 1
+    ) -> Matrix {
+        let count = Swift.max(starts.count - 1, 0)
         let width = dimension(hiddenSize: h)
+        precondition(states.count >= (starts.last ?? 0) * h, "Pooling: fewer states than sequenceStarts covers")  // a caller's bug, never input
         let skipped = includePrompt ? 0 : Swift.max(0, promptLength)
         var values = [Float](repeating: 0, count: count * width)
-        hidden.values.withUnsafeBufferPointer { states in
-            values.withUnsafeMutableBufferPointer { out in
-                guard let base = out.baseAddress, let states = states.baseAddress else { return }
-                Parallel.forEachChunk(count: count, threads: threads, minimumChunk: 8) { range in
-                    withUnsafeTemporaryAllocation(of: Double.self, capacity: Swift.max(h, 1)) { sum in
-                        for s in range {
-                            let start = starts[s], length = starts[s + 1] - start
-                            guard length > 0 else { continue }
-                            pool(
-                                sequence: states + start * h, length: length, skipped: skipped, hiddenSize: h,
-                                into: base + s * width, sum: sum.baseAddress!)
-                        }
+        values.withUnsafeMutableBufferPointer { out in
+            guard let base = out.baseAddress, let states = states.baseAddress else { return }
+            Parallel.forEachChunk(count: count, threads: threads, minimumChunk: 8) { range in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: Swift.max(h, 1)) { sum in
+                    for s in range {
+                        let start = starts[s], length = starts[s + 1] - start
+                        guard length > 0 else { continue }
+                        pool(
+                            sequence: states + start * h, length: length, skipped: skipped, hiddenSize: h,
+                            into: base + s * width, sum: sum.baseAddress!)
                     }
                 }
             }

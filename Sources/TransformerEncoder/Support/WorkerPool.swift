@@ -62,7 +62,11 @@ final class WorkerPool: @unchecked Sendable {
                 for _ in 0..<min(workerCount, chunks - 1) { wakeUp.signal() }
             }
             work(generation: generation)
-            while pending.load(ordering: .acquiring) > 0 { spinPause() }
+            var waits = 0
+            while pending.load(ordering: .acquiring) > 0 {
+                waits += 1
+                spinPause(yielding: waits & 63 == 0)
+            }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
@@ -94,7 +98,7 @@ final class WorkerPool: @unchecked Sendable {
             while generation == seen {
                 spins += 1
                 if spins & 255 != 0 || DispatchTime.now().uptimeNanoseconds - spinStart < Self.spinNanoseconds {
-                    spinPause()
+                    spinPause(yielding: spins & 63 == 0)
                 } else {
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     if state.load(ordering: .sequentiallyConsistent) >> (2 * Self.countBits) == seen {
@@ -111,9 +115,16 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// A short busy-wait step between checks of the job state; with `yielding`, the core is offered to any
+    /// other runnable thread first (`sched_yield`, which returns at once when there is none). In a server the
+    /// other threads are the ones parsing requests and writing answers: a pure spin would take their core
+    /// (measured with `perf`: a third of `encoder serve`'s CPU went to spinning at 16 clients).
     @inline(__always)
-    private func spinPause() {
-        // A short busy-wait step between checks of the job state.
+    private func spinPause(yielding: Bool = false) {
+        if yielding {
+            sched_yield()
+            return
+        }
         for _ in 0..<4 { _ = state.load(ordering: .relaxed) }
     }
 }
