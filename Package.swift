@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // MARK: System libraries (Debian: libopenblas-dev, liblapacke-dev)
+        // MARK: System libraries (Debian: libopenblas-dev, liblapacke-dev, libdnnl-dev)
         .systemLibrary(
             name: "CBLAS",
             pkgConfig: "openblas",
@@ -28,6 +28,11 @@ let package = Package(
             name: "CLAPACKE",
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
+        ),
+        // oneDNN (Debian ships no pkg-config file for it): the `.onednn` backend's matmul primitives.
+        .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
         ),
 
         // MARK: Model-file formats
@@ -39,7 +44,7 @@ let package = Package(
         // MARK: The encoder: matrix layer, BERT blocks, text pipeline
         .target(
             name: "TransformerEncoder",
-            dependencies: ["CBLAS", "CLAPACKE", "JSONCore", "SafeTensors", "Tokenizers"]
+            dependencies: ["CBLAS", "CLAPACKE", "CDNNL", "JSONCore", "SafeTensors", "Tokenizers"]
         ),
 
         // MARK: The embedding server (`encoder serve`); TransformerEncoder stays free of server dependencies

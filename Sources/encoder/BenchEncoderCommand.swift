@@ -6,14 +6,15 @@ import TransformerEncoder
 struct BenchEncoderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encoder",
-        abstract: "Time the whole encoder on named workloads, BLAS against naive.",
+        abstract: "Time the whole encoder on named workloads, BLAS against naive (or oneDNN).",
         discussion: """
             Workloads: b1_L16, b1_L128, b32_L16, b32_L128, b32_L256, b32_mixed8-128 (random ids in \
             1000...29999 framed by 101 … 102; mixed lengths uniform in 8...128 from a fixed seed), or \
             --tokens FILE: a JSONL file of {"input_ids": [...]} encoded as one batch. Reports real tokens/s, \
             median ms per batch, GFLOP/s, GEMM efficiency (encoder GFLOP/s over one large sgemm's, timed in \
             the same run), peak RSS and the OpenBLAS kernel. The naive backend runs on the first \
-            --naive-sequences sequences of a batch when the whole batch would take too long.
+            --naive-sequences sequences of a batch when the whole batch would take too long. \
+            --backend onednn runs the dense layers on oneDNN in --precision fp32, bf16 or int8.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -24,8 +25,10 @@ struct BenchEncoderCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A JSONL file of {\"input_ids\": [...]} lines, encoded as one batch.", valueName: "file"))
     var tokens: String?
 
-    @Option(help: "Backend: blas, naive or both.")
+    @Option(help: "Backend: blas, naive, onednn, or both (blas and naive).")
     var backend: BenchBackend = .both
+
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -40,9 +43,10 @@ struct BenchEncoderCommand: ParsableCommand {
     @Flag(help: "Print JSON: one object per workload and backend (a single object when one is run).")
     var json = false
 
-    enum BenchBackend: String, ExpressibleByArgument, CaseIterable { case blas, naive, both }
+    enum BenchBackend: String, ExpressibleByArgument, CaseIterable { case blas, naive, onednn, both }
 
     func validate() throws {
+        try precisionOptions.check(backend: backend.rawValue, onednn: backend == .onednn)
         try Bounds.check(`repeat`, in: 1...1000, option: "--repeat")
         try Bounds.check(naiveSequences, in: 1...1024, option: "--naive-sequences")
         for name in workloads where EncoderWorkload.named(name) == nil {
@@ -64,12 +68,21 @@ struct BenchEncoderCommand: ParsableCommand {
             } else {
                 selected = workloads.compactMap(EncoderWorkload.named)
             }
-            let backends: [ComputeBackend] = backend == .both ? [.blas, .naive] : [backend == .blas ? .blas : .naive]
+            let backends: [ComputeBackend]
+            switch backend {
+            case .both: backends = [.blas, .naive]
+            case .blas: backends = [.blas]
+            case .naive: backends = [.naive]
+            case .onednn: backends = [.onednn]
+            }
             var results: [EncoderBenchmark.Result] = []
             for workload in selected {
                 for backend in backends {
                     let result = try EncoderBenchmark.run(
-                        workload, model: model, options: ComputeOptions(backend: backend, threads: options.threads),
+                        workload, model: model,
+                        options: ComputeOptions(
+                            backend: backend, threads: options.threads,
+                            precision: backend == .onednn ? precisionOptions.precision : .fp32),
                         repeats: backend == .naive ? min(`repeat`, 3) : `repeat`,
                         sequenceLimit: backend == .naive ? naiveSequences : nil)
                     results.append(result)
@@ -87,6 +100,9 @@ struct BenchEncoderCommand: ParsableCommand {
             } else {
                 StandardError.write("\n")
                 print("OpenBLAS core: \(OpenBLAS.coreName); encoder threads: \(options.threads) (OpenBLAS single-threaded inside them)")
+                if backends.contains(.onednn) {
+                    print("oneDNN \(OneDNN.version), instruction set \(OneDNN.instructionSet) (single-threaded inside the encoder's threads)")
+                }
                 print(String(format: "reference: one 4096×1536×384 sgemm on %d OpenBLAS threads = %.1f GFLOP/s", options.threads, reference))
                 print(EncoderBenchmark.table(results))
             }
@@ -173,6 +189,7 @@ enum EncoderBenchmark {
     struct Result {
         let workload: String
         let backend: ComputeBackend
+        let precision: Precision
         let threads: Int
         let sequences: Int
         let tokens: Int
@@ -186,7 +203,7 @@ enum EncoderBenchmark {
 
         var jsonObject: [String: Any] {
             [
-                "workload": workload, "backend": backend.rawValue, "threads": threads,
+                "workload": workload, "backend": backend.rawValue, "precision": precision.rawValue, "threads": threads,
                 "blas_core": OpenBLAS.coreName, "sequences": sequences, "tokens": tokens,
                 "ms_per_batch": msPerBatch, "tokens_per_second": tokensPerSecond, "gflops": gflops,
                 "gemm_efficiency": gemmEfficiency, "reference_sgemm_gflops": referenceGFLOPS,
@@ -223,7 +240,7 @@ enum EncoderBenchmark {
         }
         blackHole(sink)
         return Result(
-            workload: workload.name, backend: options.backend, threads: options.threads,
+            workload: workload.name, backend: options.backend, precision: options.precision, threads: options.threads,
             sequences: sequences.count, tokens: tokens, msPerBatch: seconds * 1000,
             gflops: flops(sequences, model.configuration) / seconds / 1e9,
             peakRSSMiB: peakResidentMiB())
@@ -252,14 +269,14 @@ enum EncoderBenchmark {
     }
 
     static func table(_ results: [Result]) -> String {
-        var rows = [["workload", "backend", "tokens", "ms/batch", "tokens/s", "GFLOP/s", "GEMM eff.", "peak RSS MiB", "BLAS/naive"]]
+        var rows = [["workload", "backend", "precision", "tokens", "ms/batch", "tokens/s", "GFLOP/s", "GEMM eff.", "peak RSS MiB", "BLAS/naive"]]
         for r in results {
             var speedup = "-"
             if r.backend == .naive, let blas = results.first(where: { $0.workload == r.workload && $0.backend == .blas }) {
                 speedup = String(format: "%.0f×", blas.tokensPerSecond / r.tokensPerSecond)
             }
             rows.append([
-                r.workload, r.backend.rawValue, "\(r.tokens)", String(format: "%.2f", r.msPerBatch),
+                r.workload, r.backend.rawValue, r.precision.rawValue, "\(r.tokens)", String(format: "%.2f", r.msPerBatch),
                 String(format: "%.0f", r.tokensPerSecond), String(format: "%.1f", r.gflops),
                 String(format: "%.2f", r.gemmEfficiency), String(format: "%.0f", r.peakRSSMiB), speedup,
             ])

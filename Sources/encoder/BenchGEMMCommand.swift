@@ -15,12 +15,15 @@ struct BenchCommand: ParsableCommand {
 struct BenchGEMMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "Time cblas_sgemm against the naive backend on the GEMM shapes of a BERT layer.",
+        abstract: "Time cblas_sgemm against the naive backend (and oneDNN) on the GEMM shapes of a BERT layer.",
         discussion: """
             Shapes are those of one BERT layer's dense projections, C(tokens×n) = X(tokens×k)·Wᵀ: \
             attention (n = k = hidden), intermediate (n = 4·hidden, k = hidden) and output (n = hidden, k = 4·hidden), \
             for hidden 384 and 768. Each BLAS result is checked against the naive one before it is timed; \
-            naive is skipped on shapes that would take longer than --naive-budget seconds.
+            naive is skipped on shapes that would take longer than --naive-budget seconds. The oneDNN columns \
+            run the product as the onednn backend does (weights prepared once, rows split across the encoder's \
+            threads, oneDNN single-threaded in each) in fp32, bf16 and int8 ("refused" where the CPU lacks \
+            AVX512-BF16 or VNNI).
             """)
 
     /// Bounds of `--hidden` and `--tokens`: the largest matrix, tokens × 4·hidden floats, stays within 512 MiB.
@@ -63,19 +66,23 @@ struct BenchGEMMCommand: ParsableCommand {
         }
         let threads = OpenBLAS.threadCount
         // The encoder's split first, before any threaded OpenBLAS call (see GEMMBenchmark.split).
+        // oneDNN too: its products run on the encoder's threads, which OpenBLAS's spinning threads would slow.
         var splits: [Double] = []
+        var oneDNNRates: [GEMMBenchmark.OneDNNRates] = []
         OpenBLAS.setThreadCount(1)
         for shape in shapes {
             splits.append(try GEMMBenchmark.split(shape, repeats: `repeat`, threads: threads))
+            oneDNNRates.append(try GEMMBenchmark.oneDNN(shape, repeats: `repeat`, threads: threads))
             if !json { FileHandle.standardError.write(Data(".".utf8)) }
         }
         OpenBLAS.setThreadCount(threads)
         var results: [GEMMBenchmark.Result] = []
         var naiveRate: Double? = nil  // GFLOP/s of the naive loops, measured once on a mid-size shape
-        for (shape, split) in zip(shapes, splits) {
+        for (index, (shape, split)) in zip(shapes, splits).enumerated() {
             let estimate = naiveRate.map { shape.flops / ($0 * 1e9) } ?? 0
-            let result = try GEMMBenchmark.run(
+            var result = try GEMMBenchmark.run(
                 shape, repeats: `repeat`, runNaive: estimate <= naiveBudget, threads: threads, splitGFLOPS: split)
+            result.oneDNN = oneDNNRates[index]
             if let g = result.naiveGFLOPS { naiveRate = g }
             results.append(result)
             if !json { FileHandle.standardError.write(Data(".".utf8)) }
@@ -87,7 +94,9 @@ struct BenchGEMMCommand: ParsableCommand {
         } else {
             FileHandle.standardError.write(Data("\n".utf8))
             print("OpenBLAS core: \(OpenBLAS.coreName), threads: \(OpenBLAS.threadCount)")
+            print("oneDNN \(OneDNN.version), instruction set \(OneDNN.instructionSet)")
             print("BLAS: one cblas_sgemm on OpenBLAS's threads; split: rows split across as many encoder threads, OpenBLAS single-threaded in each")
+            print("oneDNN fp32/bf16/int8: the same split, oneDNN single-threaded in each, weights prepared once")
             print(GEMMBenchmark.table(results))
         }
     }

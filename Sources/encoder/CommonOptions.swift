@@ -102,6 +102,24 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension ComputeBackend: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+
+/// `--precision`, on every subcommand that takes `--backend`.
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Precision of the dense layers: fp32, bf16 or int8 (bf16 and int8 only with --backend onednn).",
+        discussion: "bf16: bf16 weights and activations, fp32 accumulation. int8: s8 weights scaled per output "
+            + "channel, s8 activations scaled per row, s32 accumulation. Attention, softmax, LayerNorm, GELU and "
+            + "pooling stay fp32. A CPU without AVX512-BF16 (bf16) or VNNI (int8) is refused with an error."))
+    var precision: Precision = .fp32
+
+    /// A usage error (exit 64) when `precision` cannot run on `backend`.
+    func check(backend: String, onednn: Bool) throws {
+        guard precision == .fp32 || onednn else {
+            throw ValidationError("--precision \(precision.rawValue) needs --backend onednn (got --backend \(backend))")
+        }
+    }
+}
 
 /// A failure the CLI reports as one line on stderr, exiting with status 1.
 struct CLIError: Error, CustomStringConvertible {

@@ -33,11 +33,17 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output file, or - for standard output.", valueName: "file"))
     var output: String = "-"
 
-    @Option(help: "Matrix backend: blas or naive.")
+    @Option(help: "Matrix backend: blas, onednn or naive.")
     var backend: ComputeBackend = .blas
+
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Argument(help: "Texts to embed (instead of --input).")
     var texts: [String] = []
+
+    func validate() throws {
+        try precisionOptions.check(backend: backend.rawValue, onednn: backend == .onednn)
+    }
 
     /// Inputs read ahead of the encoder: enough for whole batches, bounded whatever the batch size.
     static func readAhead(batchSize: Int) -> Int { max(batchSize, min(batchSize * 8, 2048), 256) }
@@ -52,7 +58,8 @@ struct EmbedCommand: ParsableCommand {
             try refuseOverwritingInput(reader)
             let encoder = try SentenceEncoder(
                 modelFolder: try modelOptions.folder(),
-                options: ComputeOptions(backend: backend, threads: threadOptions.threads))
+                options: ComputeOptions(
+                    backend: backend, threads: threadOptions.threads, precision: precisionOptions.precision))
             let dimension = try embeddingOptions.dimension(of: encoder)
             let writer = OutputWriter(destination: try OutputDestination(path: output))
             let npy = outputFormat == .npy ? try NPYWriter(output: writer, columns: dimension) : nil

@@ -19,6 +19,9 @@ enum GEMMBenchmark {
         let threads: Int
         let naiveGFLOPS: Double?
         let maxDifference: Float?
+        /// The product on oneDNN the way the `.onednn` backend runs it (rows split across `threads` threads,
+        /// oneDNN single-threaded in each, weights prepared once), per precision; nil where the CPU refuses it.
+        var oneDNN: OneDNNRates = OneDNNRates()
         var speedup: Double? { naiveGFLOPS.map { blasGFLOPS / $0 } }
 
         var jsonObject: [String: Any] {
@@ -30,16 +33,64 @@ enum GEMMBenchmark {
                 "speedup": speedup.map { $0 as Any } ?? NSNull(),
                 "max_abs_difference": maxDifference.map { Double($0) as Any } ?? NSNull(),
                 "blas_core": OpenBLAS.coreName, "blas_threads": OpenBLAS.threadCount,
+                "onednn_fp32_gflops": oneDNN.fp32.map { $0 as Any } ?? NSNull(),
+                "onednn_bf16_gflops": oneDNN.bf16.map { $0 as Any } ?? NSNull(),
+                "onednn_int8_gops": oneDNN.int8.map { $0 as Any } ?? NSNull(),
+                "onednn_isa": OneDNN.instructionSet,
             ]
         }
     }
 
+    /// GFLOP/s (GOP/s for int8) of oneDNN's product in each precision; nil when the CPU cannot run it fast.
+    struct OneDNNRates {
+        var fp32: Double?
+        var bf16: Double?
+        var int8: Double?
+    }
+
+    /// oneDNN's rates on `shape`, rows split across `threads` threads as ``split(_:repeats:threads:)`` does.
+    /// The fp32 product is checked against OpenBLAS first, bf16 and int8 to a relative tolerance.
+    static func oneDNN(_ shape: Shape, repeats: Int, threads: Int) throws -> OneDNNRates {
+        var generator = SplitMix64(seed: UInt64(shape.m * 1_000_003 + shape.n * 1009 + shape.k))
+        let a = try Matrix(rows: shape.m, columns: shape.k, values: (0..<(shape.m * shape.k)).map { _ in generator.nextFloat() })
+        let b = try Matrix(rows: shape.k, columns: shape.n, values: (0..<(shape.k * shape.n)).map { _ in generator.nextFloat() })
+        let expected = try ComputeBackend.blas.product(a, b)
+        let scale = expected.values.reduce(0) { max($0, abs($1)) }
+        var c = try Matrix(rows: shape.m, columns: shape.n)
+        var rates = OneDNNRates()
+        for precision in Precision.allCases {
+            var made: OneDNNProduct?
+            do throws(EncoderError) {
+                made = try OneDNNProduct(b, precision: precision)
+            } catch {
+                guard case .unsupportedPrecision = error else { throw error }
+            }
+            guard let product = made else { continue }  // refused on this CPU: reported as such
+            try product.multiply(a, into: &c, threads: threads)
+            let difference = c.maxAbsoluteDifference(to: expected) ?? .infinity
+            // fp32 as the BLAS check; bf16 (8-bit mantissa) and int8 (7 bits per operand) relative to the largest value.
+            let tolerance: Float = precision == .fp32 ? 1e-5 * Float(shape.k).squareRoot() * 4 : 0.05 * scale
+            guard difference <= tolerance else { throw Failure.oneDNNMismatch(shape, precision, difference) }
+            let seconds = try median(repeats) { try product.multiply(a, into: &c, threads: threads) }
+            let rate = shape.flops / seconds / 1e9
+            switch precision {
+            case .fp32: rates.fp32 = rate
+            case .bf16: rates.bf16 = rate
+            case .int8: rates.int8 = rate
+            }
+        }
+        return rates
+    }
+
     enum Failure: Error, CustomStringConvertible {
         case mismatch(Shape, Float)
+        case oneDNNMismatch(Shape, Precision, Float)
         var description: String {
             switch self {
             case let .mismatch(s, d):
                 return "BLAS and naive disagree on \(s.m)×\(s.n)×\(s.k): max difference \(d)"
+            case let .oneDNNMismatch(s, p, d):
+                return "oneDNN \(p.rawValue) and BLAS disagree on \(s.m)×\(s.n)×\(s.k): max difference \(d)"
             }
         }
     }
@@ -103,11 +154,16 @@ enum GEMMBenchmark {
     }
 
     static func table(_ results: [Result]) -> String {
-        var rows = [["m", "n", "k", "layer", "BLAS GFLOP/s", "split GFLOP/s", "naive GFLOP/s", "speed-up"]]
+        var rows = [[
+            "m", "n", "k", "layer", "BLAS GFLOP/s", "split GFLOP/s", "oneDNN fp32", "oneDNN bf16", "oneDNN int8 GOP/s",
+            "naive GFLOP/s", "speed-up",
+        ]]
+        func rate(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "refused" }
         for r in results {
             rows.append([
                 "\(r.shape.m)", "\(r.shape.n)", "\(r.shape.k)", r.shape.label,
                 String(format: "%.1f", r.blasGFLOPS), String(format: "%.1f", r.splitGFLOPS),
+                rate(r.oneDNN.fp32), rate(r.oneDNN.bf16), rate(r.oneDNN.int8),
                 r.naiveGFLOPS.map { String(format: "%.2f", $0) } ?? "skipped",
                 r.speedup.map { String(format: "%.0f×", $0) } ?? "-",
             ])

@@ -3,13 +3,17 @@ import CBLAS
 /// Which implementation computes the matrix products of the encoder.
 ///
 /// The value is chosen at run time and passed down to every block, so the whole encoder runs on
-/// either backend: `.blas` calls OpenBLAS's `cblas_sgemm`; `.naive` is the textbook triple loop and is the
-/// reference that the BLAS results are checked against.
+/// any backend: `.blas` calls OpenBLAS's `cblas_sgemm`; `.onednn` runs the dense layers (``Linear``) on
+/// oneDNN's matmul primitive, with weights reordered once into oneDNN's own layout, in the
+/// ``ComputeOptions/precision`` asked for, and every other product (attention, heads) on OpenBLAS;
+/// `.naive` is the textbook triple loop and is the reference that the other results are checked against.
 public enum ComputeBackend: String, Sendable, CaseIterable, Codable {
     /// OpenBLAS `cblas_sgemm`.
     case blas
     /// The textbook triple loop (``NaiveGEMM``): no BLAS, no blocking, no packing.
     case naive
+    /// oneDNN's matmul for the dense layers (fp32, bf16 or int8); OpenBLAS for the other products.
+    case onednn
 }
 
 extension ComputeBackend {
@@ -110,7 +114,7 @@ extension ComputeBackend {
     ) {
         guard m > 0, n > 0 else { return }
         switch self {
-        case .blas:
+        case .blas, .onednn:  // `.onednn` runs only the dense layers on oneDNN (see ``Linear``); the rest on OpenBLAS.
             if k == 0 {  // OpenBLAS handles k == 0, but keep the contract explicit: C = β·C.
                 NaiveGEMM.gemm(
                     transposeA: .none, transposeB: .none, m: m, n: n, k: 0,

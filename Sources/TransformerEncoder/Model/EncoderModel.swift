@@ -75,6 +75,26 @@ public final class EncoderModel: Sendable {
         self.file = file
         self.workspaces = WorkspacePool(
             hiddenSize: configuration.hiddenSize, intermediateSize: configuration.intermediateSize)
+        try options.validate()
+        if options.backend == .onednn { try prepareOneDNN(options.precision) }
+    }
+
+    /// The dense layers, in the order a forward pass runs them.
+    private var denseLayers: [Linear] {
+        layers.flatMap {
+            [$0.attention.queryKeyValue, $0.attention.outputDense, $0.feedForward.intermediateDense,
+             $0.feedForward.outputDense]
+        }
+    }
+
+    /// Makes every dense layer's weights in oneDNN's layout for `precision` (once per precision; thread-safe):
+    /// done at load when the default options ask for `.onednn`, else on the first `.onednn` pass. Each precision
+    /// asked for keeps one more copy of the dense weights (fp32 the same size as the checkpoint's, bf16 half,
+    /// int8 a quarter).
+    /// - Throws: ``EncoderError/unsupportedPrecision(precision:backend:reason:)`` when the CPU cannot run
+    ///   `precision` fast; ``EncoderError/oneDNN(operation:status:)`` when oneDNN fails.
+    public func prepareOneDNN(_ precision: Precision) throws(EncoderError) {
+        for linear in denseLayers { try linear.prepareOneDNN(precision) }
     }
 
     /// Runs the encoder on a batch of sequences of any lengths.
@@ -123,6 +143,7 @@ public final class EncoderModel: Sendable {
         finish: (ForwardContext, [Matrix]) -> R
     ) throws(EncoderError) -> R {
         let options = options ?? defaultOptions
+        try options.validate()
         var starts = [0]
         starts.reserveCapacity(sequences.count + 1)
         var maxLength = 0
@@ -135,9 +156,12 @@ public final class EncoderModel: Sendable {
         let h = configuration.hiddenSize
         let usesTokenTypes = configuration.usesTokenTypes
         let paddingIndex = configuration.positionPaddingIndex
-        if options.backend == .blas { OpenBLAS.ensureSingleThreaded() }
+        // `.onednn` runs the attention's products on OpenBLAS too.
+        if options.backend != .naive { OpenBLAS.ensureSingleThreaded() }
+        if options.backend == .onednn { try prepareOneDNN(options.precision) }
         return try workspaces.withWorkspace { (workspace: Workspace) throws(EncoderError) -> R in
-            workspace.reserve(tokens: tokens, maxLength: maxLength, workers: options.threads)
+            workspace.reserve(
+                tokens: tokens, maxLength: maxLength, workers: options.threads, oneDNN: options.backend == .onednn)
             var t = 0
             for sequence in sequences {
                 // Positions: 0, 1, 2, … or, after a padding index p, Hugging Face's
@@ -156,7 +180,7 @@ public final class EncoderModel: Sendable {
                 }
             }
             let context = ForwardContext(
-                backend: options.backend, threads: options.threads, workspace: workspace,
+                backend: options.backend, precision: options.precision, threads: options.threads, workspace: workspace,
                 tokens: tokens, sequenceStarts: starts, attentionBias: attentionBias)
             var captured: [Matrix] = []
             embeddings.forward(context)
@@ -164,6 +188,10 @@ public final class EncoderModel: Sendable {
             for layer in layers {
                 layer.forward(context)
                 if capturing { captured.append(Matrix(copying: workspace.hidden, rows: tokens, columns: h)) }
+            }
+            if let failure = workspace.oneDNNFailure.withLock({ $0 }) {
+                workspace.oneDNNFailure.withLock { $0 = nil }
+                throw failure
             }
             // A NaN or infinity anywhere upstream reaches the last hidden state (LayerNorm spreads it over the row).
             if let bad = ElementwiseKernels.firstNonFinite(workspace.hidden, count: tokens * h) {

@@ -2,6 +2,8 @@
 struct ForwardContext {
     /// Which implementation computes the matrix products.
     let backend: ComputeBackend
+    /// The precision of the dense layers' products (``Precision/fp32`` unless the backend is `.onednn`).
+    let precision: Precision
     /// Threads for the pass (the encoder's one level of threading).
     let threads: Int
     /// Activation memory.

@@ -33,6 +33,11 @@ final class Workspace {
     private(set) var tokenIDs = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private(set) var tokenTypes = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private(set) var positions = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// One per worker of a pass: what the `.onednn` backend's products need on that thread (see ``OneDNNSlot``).
+    private(set) var oneDNNSlots: [OneDNNSlot] = []
+    /// The first error a oneDNN product met during the pass (none is expected once a layer is prepared);
+    /// the pass checks it at the end and throws it instead of returning a result.
+    let oneDNNFailure = Mutex<EncoderError?>(nil)
 
     init(hiddenSize: Int, intermediateSize: Int) {
         self.hiddenSize = hiddenSize
@@ -41,7 +46,10 @@ final class Workspace {
 
     /// Grows the buffers (never shrinks) to hold `tokens` packed tokens, sequences up to `maxLength`
     /// and `workers` attention threads.
-    func reserve(tokens: Int, maxLength: Int, workers: Int) {
+    func reserve(tokens: Int, maxLength: Int, workers: Int, oneDNN: Bool = false) {
+        if oneDNN {
+            while oneDNNSlots.count < workers { oneDNNSlots.append(OneDNNSlot()) }
+        }
         if tokens > tokenCapacity {
             let capacity = max(tokens, tokenCapacity * 5 / 4)
             hidden = Self.regrow(hidden, capacity * hiddenSize)

@@ -27,6 +27,10 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidInput(sequence: Int, position: Int?, reason: String)
     /// An option passed by the caller is out of range.
     case invalidArgument(name: String, reason: String)
+    /// `precision` cannot run on `backend`, or not fast on this CPU (never silently slow): `reason` says why.
+    case unsupportedPrecision(precision: String, backend: String, reason: String)
+    /// oneDNN refused `operation` with status `status` (a `dnnl_status_t`, named in the description).
+    case oneDNN(operation: String, status: String)
 
     /// One line naming the file, field, sequence or argument concerned, and what is wrong.
     public var description: String {
@@ -47,6 +51,9 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
             if let position { return "sequence \(sequence), position \(position): \(reason)" }
             return "sequence \(sequence): \(reason)"
         case let .invalidArgument(name, reason): return "\(name): \(reason)"
+        case let .unsupportedPrecision(precision, backend, reason):
+            return "precision \(precision) on backend \(backend): \(reason)"
+        case let .oneDNN(operation, status): return "oneDNN \(operation) failed: \(status)"
         }
     }
 }

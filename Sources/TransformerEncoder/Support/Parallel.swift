@@ -27,6 +27,24 @@ enum Parallel {
         }
     }
 
+    /// ``forEachChunk(count:threads:minimumChunk:alignment:_:)`` that also tells `body` its chunk's number, in
+    /// `0..<threads`, so that a chunk can use scratch memory of its own.
+    static func forEachNumberedChunk(
+        count: Int, threads: Int, minimumChunk: Int = 1, _ body: (_ rows: Range<Int>, _ chunk: Int) -> Void
+    ) {
+        guard count > 0 else { return }
+        let chunks = max(1, min(threads, count / max(1, minimumChunk)))
+        if chunks == 1 {
+            body(0..<count, 0)
+            return
+        }
+        WorkerPool.shared.run(chunks: chunks) { c in
+            let lower = count * c / chunks
+            let upper = c + 1 == chunks ? count : count * (c + 1) / chunks
+            if lower < upper { body(lower..<upper, c) }
+        }
+    }
+
     /// Runs `body(i, worker)` for every `i` in `0..<count` on `threads` workers; `worker` in `0..<threads`
     /// names the worker so that it can use scratch memory of its own. Workers take the next item from a
     /// shared counter, so uneven items (sequences of different lengths) still spread over the workers.

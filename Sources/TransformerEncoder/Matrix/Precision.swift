@@ -1,0 +1,11 @@
+/// The number format of the dense layers' products (``Linear``). Everything else — attention scores, softmax,
+/// LayerNorm, activations, pooling — stays fp32 in every precision.
+public enum Precision: String, Sendable, CaseIterable, Codable {
+    /// fp32 weights and activations: within 1e-5 of PyTorch.
+    case fp32
+    /// bf16 weights and activations, fp32 accumulation and output (oneDNN only; needs AVX512-BF16).
+    case bf16
+    /// s8 weights with a symmetric scale per output channel (computed at load), s8 activations with a
+    /// symmetric scale per row (computed per call), s32 accumulation, fp32 output (oneDNN only; needs VNNI).
+    case int8
+}

@@ -1,0 +1,136 @@
+import CDNNL
+import Synchronization
+
+/// What one thread of one forward pass needs to run oneDNN products: a stream, a scratchpad, room for a tile of
+/// bf16 or s8 activations and their row scales, and the memory objects of each tile primitive it has run (their
+/// buffers are set on every call). Owned by a ``Workspace``, used by one thread at a time (worker `index` of a
+/// pass), so nothing is shared or locked; buffers grow on first need and are then reused: the hot path allocates
+/// nothing once every tile has run once.
+final class OneDNNSlot {
+    private var stream: dnnl_stream_t?
+    private var scratchpad = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private var scratchpadBytes = 64
+    private var activations = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private var activationBytes = 64
+    /// (maxTileRows) the s8 scale of each row of the current tile.
+    let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: OneDNNMatmulPlan.maxTileRows)
+    private var memories: [Int: Memories] = [:]
+
+    private struct Memories {
+        let source: dnnl_memory_t
+        let destination: dnnl_memory_t
+        let scratchpad: dnnl_memory_t
+    }
+
+    /// `y (rows, n) fp32 = x (rows, k) · Wᵀ`, tile by tile; for int8 each tile's output is dequantized
+    /// (row scale × column scale) before the next. x: (rows, k) fp32, y: (rows, n).
+    func multiply(
+        _ x: UnsafePointer<Float>, rows: Int, weights: OneDNNWeights.Prepared, into y: UnsafeMutablePointer<Float>
+    ) throws(EncoderError) {
+        let plan = weights.plan
+        let (k, n) = (plan.k, plan.n)
+        try reserve(plan)
+        try OneDNN.singleThreaded { () throws(EncoderError) in
+            var start = 0
+            while start < rows {
+                let left = rows - start
+                let tileRows = left >= OneDNNMatmulPlan.maxTileRows ? OneDNNMatmulPlan.maxTileRows
+                    : left >= 16 ? left / 16 * 16 : left
+                let tile = plan.tiles[OneDNNMatmulPlan.tileIndex(rows: tileRows)]
+                let xTile = x + start * k
+                let yTile = y + start * n
+                let source: UnsafeMutableRawPointer
+                switch plan.precision {
+                case .fp32:
+                    source = UnsafeMutableRawPointer(mutating: xTile)
+                case .bf16:
+                    LowPrecisionKernels.toBFloat16(
+                        xTile, count: tileRows * k, into: activations.assumingMemoryBound(to: UInt16.self))
+                    source = activations
+                case .int8:
+                    LowPrecisionKernels.quantizeRows(
+                        xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: Int8.self),
+                        scales: rowScales)
+                    source = activations
+                }
+                try execute(tile, source: source, weights: weights.memory, destination: yTile)
+                if let columnScales = weights.columnScales {
+                    LowPrecisionKernels.dequantize(
+                        yTile, rows: tileRows, columns: n, rowScales: rowScales, columnScales: columnScales)
+                }
+                start += tileRows
+            }
+        }
+    }
+
+    private func execute(
+        _ tile: OneDNNMatmulPlan.Tile, source: UnsafeMutableRawPointer, weights: dnnl_memory_t,
+        destination: UnsafeMutablePointer<Float>
+    ) throws(EncoderError) {
+        let memories = try self.memories(for: tile)
+        try OneDNN.check(dnnl_memory_set_data_handle(memories.source, source), "set source")
+        try OneDNN.check(dnnl_memory_set_data_handle(memories.destination, destination), "set destination")
+        try OneDNN.check(dnnl_memory_set_data_handle(memories.scratchpad, scratchpad), "set scratchpad")
+        // Four arguments in a tuple on the stack: no array allocated per call.
+        var arguments = (
+            dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: memories.source),
+            dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: weights),
+            dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: memories.destination),
+            dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memories.scratchpad))
+        let status = withUnsafeMutableBytes(of: &arguments) { raw in
+            dnnl_primitive_execute(
+                tile.primitive, stream, 4, raw.baseAddress!.assumingMemoryBound(to: dnnl_exec_arg_t.self))
+        }
+        try OneDNN.check(status, "matmul \(tile.rows) rows")
+    }
+
+    /// Grows the scratchpad and activation buffers for `plan`, and makes the stream, on first need.
+    private func reserve(_ plan: OneDNNMatmulPlan) throws(EncoderError) {
+        if stream == nil {
+            let engine = try OneDNN.engine.get().pointer
+            try OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
+        }
+        if plan.scratchpadBytes > scratchpadBytes {
+            scratchpad.deallocate()
+            scratchpadBytes = plan.scratchpadBytes
+            scratchpad = UnsafeMutableRawPointer.allocate(byteCount: scratchpadBytes, alignment: 64)
+        }
+        let needed = OneDNNMatmulPlan.maxTileRows * plan.k * (plan.precision == .bf16 ? 2 : 1)
+        if plan.precision != .fp32 && needed > activationBytes {
+            activations.deallocate()
+            activationBytes = needed
+            activations = UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 64)
+        }
+    }
+
+    private func memories(for tile: OneDNNMatmulPlan.Tile) throws(EncoderError) -> Memories {
+        if let made = memories[tile.identifier] { return made }
+        let engine = try OneDNN.engine.get().pointer
+        var (sourceDescription, destinationDescription, scratchpadDescription) =
+            (tile.sourceDescription, tile.destinationDescription, tile.scratchpadDescription)
+        var source: dnnl_memory_t?
+        var destination: dnnl_memory_t?
+        var scratchpad: dnnl_memory_t?
+        try OneDNN.check(dnnl_memory_create(&source, &sourceDescription, engine, nil), "source memory")
+        try OneDNN.check(dnnl_memory_create(&destination, &destinationDescription, engine, nil), "destination memory")
+        try OneDNN.check(dnnl_memory_create(&scratchpad, &scratchpadDescription, engine, nil), "scratchpad memory")
+        guard let source, let destination, let scratchpad else {
+            throw .oneDNN(operation: "memory objects", status: "none made")
+        }
+        let made = Memories(source: source, destination: destination, scratchpad: scratchpad)
+        memories[tile.identifier] = made
+        return made
+    }
+
+    deinit {
+        for made in memories.values {
+            dnnl_memory_destroy(made.source)
+            dnnl_memory_destroy(made.destination)
+            dnnl_memory_destroy(made.scratchpad)
+        }
+        if let stream { dnnl_stream_destroy(stream) }
+        scratchpad.deallocate()
+        activations.deallocate()
+        rowScales.deallocate()
+    }
+}

@@ -1,0 +1,111 @@
+import CDNNL
+import Synchronization
+
+/// A dense layer's weights in oneDNN's layout, one copy per precision asked for, made on first use (or at load
+/// when the model's default backend is `.onednn`) and kept as long as the layer: people who only run the BLAS
+/// backend never pay for them.
+final class OneDNNWeights: Sendable {
+    private let prepared = Mutex<[Precision: Prepared]>([:])
+
+    /// The weights for `precision` if ``prepare(_:weightTransposed:inFeatures:outFeatures:)`` made them.
+    func prepared(_ precision: Precision) -> Prepared? {
+        prepared.withLock { $0[precision] }
+    }
+
+    /// Makes (once; thread-safe) the weights for `precision` from `Wᵀ` (inFeatures, outFeatures) fp32, row-major.
+    @discardableResult
+    func prepare(
+        _ precision: Precision, weightTransposed: UnsafePointer<Float>, inFeatures k: Int, outFeatures n: Int
+    ) throws(EncoderError) -> Prepared {
+        try prepared.withLock { (prepared: inout [Precision: Prepared]) throws(EncoderError) -> Prepared in
+            if let done = prepared[precision] { return done }
+            let plan = try OneDNNMatmulPlan.plan(k: k, n: n, precision: precision)
+            let weights = try Prepared(plan: plan, weightTransposed: weightTransposed)
+            prepared[precision] = weights
+            return weights
+        }
+    }
+
+    /// One precision's weights: reordered into ``OneDNNMatmulPlan/weightsDescription``, and for int8 the scale
+    /// of each output column.
+    final class Prepared: @unchecked Sendable {
+        let plan: OneDNNMatmulPlan
+        /// The weights, in oneDNN's layout, in memory oneDNN owns.
+        let memory: dnnl_memory_t
+        /// int8 only: (n) symmetric scales, `W[:, c] ≈ scale[c] · q[:, c]` with `q` in −127…127.
+        let columnScales: UnsafeMutablePointer<Float>?
+
+        init(plan: OneDNNMatmulPlan, weightTransposed: UnsafePointer<Float>) throws(EncoderError) {
+            let engine = try OneDNN.engine.get().pointer
+            let (k, n) = (plan.k, plan.n)
+            let shape = "weights \(k)×\(n) \(plan.precision.rawValue)"
+            var target = plan.weightsDescription
+            var memory: dnnl_memory_t?
+            try OneDNN.check(dnnl_memory_create(&memory, &target, engine, OneDNN.allocate), "allocate \(shape)")
+            guard let memory else { throw .oneDNN(operation: "allocate \(shape)", status: "no memory") }
+            var scales: UnsafeMutablePointer<Float>?
+            do {
+                // The plain source: fp32 Wᵀ as it is (oneDNN converts to bf16 while reordering), or s8 quantized here.
+                var quantized: UnsafeMutablePointer<Int8>?
+                defer { quantized?.deallocate() }
+                let sourceType: dnnl_data_type_t
+                let sourcePointer: UnsafeMutableRawPointer
+                if plan.precision == .int8 {
+                    let q = UnsafeMutablePointer<Int8>.allocate(capacity: k * n)
+                    let s = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                    quantized = q
+                    scales = s
+                    LowPrecisionKernels.quantizeColumns(weightTransposed, rows: k, columns: n, into: q, scales: s)
+                    sourceType = dnnl_s8
+                    sourcePointer = UnsafeMutableRawPointer(q)
+                } else {
+                    sourceType = dnnl_f32
+                    sourcePointer = UnsafeMutableRawPointer(mutating: weightTransposed)
+                }
+                var plain = dnnl_memory_desc_t()
+                try OneDNN.check(
+                    dnnl_memory_desc_init_by_tag(&plain, 2, [Int64(k), Int64(n)], sourceType, dnnl_ab), "plain \(shape)")
+                try OneDNN.singleThreaded { () throws(EncoderError) in
+                    try Self.reorder(from: &plain, sourcePointer, to: &target, memory, engine: engine, what: shape)
+                }
+            } catch {
+                dnnl_memory_destroy(memory)
+                scales?.deallocate()
+                throw error
+            }
+            self.plan = plan
+            self.memory = memory
+            self.columnScales = scales
+        }
+
+        private static func reorder(
+            from plain: inout dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer,
+            to target: inout dnnl_memory_desc_t, _ destination: dnnl_memory_t, engine: OpaquePointer, what: String
+        ) throws(EncoderError) {
+            var source: dnnl_memory_t?
+            try OneDNN.check(dnnl_memory_create(&source, &plain, engine, pointer), "wrap \(what)")
+            defer { dnnl_memory_destroy(source) }
+            var description: dnnl_primitive_desc_t?
+            try OneDNN.check(
+                dnnl_reorder_primitive_desc_create(&description, &plain, engine, &target, engine, nil), "reorder \(what)")
+            defer { dnnl_primitive_desc_destroy(description) }
+            var reorder: dnnl_primitive_t?
+            try OneDNN.check(dnnl_primitive_create(&reorder, description), "reorder primitive \(what)")
+            defer { dnnl_primitive_destroy(reorder) }
+            var stream: dnnl_stream_t?
+            try OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
+            defer { dnnl_stream_destroy(stream) }
+            var arguments = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: source),
+                dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: destination),
+            ]
+            try OneDNN.check(dnnl_primitive_execute(reorder, stream, 2, &arguments), "reorder \(what)")
+            try OneDNN.check(dnnl_stream_wait(stream), "reorder \(what)")
+        }
+
+        deinit {
+            dnnl_memory_destroy(memory)
+            columnScales?.deallocate()
+        }
+    }
+}
