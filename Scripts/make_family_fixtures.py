@@ -20,7 +20,7 @@ With `--mpnet FOLDER` it also writes Tests/Fixtures/families/all-mpnet-base-v2.s
 all-mpnet-base-v2's hidden states for a small padded batch of 4 texts: every layer's first 64 columns
 (`hidden_states.N.columns_0_64`, [4, 21, 64]) and the whole `last_hidden_state` ([4, 21, 768]).
 
-With `--sentences` it (only) writes Tests/Fixtures/families/sentences/: one tiny random-weight
+With `--sentences` it (only) writes Tests/Fixtures/families/sentences/ (sentence-transformers 6.3): one tiny random-weight
 sentence-transformers folder per family, each with a committed tokenizer of its kind, saved by
 `SentenceTransformer.save` and reloaded from disk for the references:
 

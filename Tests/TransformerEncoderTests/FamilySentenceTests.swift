@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import TransformerEncoder
 
-/// Sentence embeddings FROM TEXT per family, against sentence-transformers 6.2: tiny random-weight
+/// Sentence embeddings FROM TEXT per family, against sentence-transformers 6.3: tiny random-weight
 /// sentence-transformers folders (Tests/Fixtures/families/sentences, written by
 /// `Scripts/make_family_fixtures.py --sentences`) for RoBERTa (byte-level BPE), XLM-RoBERTa (Unigram with a
 /// Precompiled normalizer) and DistilBERT (WordPiece), each loaded through ``SentenceEncoder`` — what
