@@ -25,6 +25,21 @@ struct LoadedTokenizer {
 /// files (bge-m3's tokenizer.json is about 17 MB) and low enough to bound the memory a hostile file takes.
 let maximumTokenizerFileBytes = 64 << 20
 
+/// The most entries one vocabulary source may have: `model.vocab` (WordPiece, BPE, Unigram), `model.merges`,
+/// `added_tokens` and the lines of `vocab.txt`, each counted on its own. Published vocabularies stay far below
+/// it (bge-m3 and XLM-R: 250,002; Gemma: 256,000), and the file-size cap alone would admit a few million
+/// short entries; past this count a file is refused before any table is built, so a hostile file cannot make
+/// loading take minutes (3,000,000 WordPiece entries already take about half a minute and 390 MB).
+let maximumVocabularyEntries = 4_000_000
+
+/// Throws `.invalidVocabulary` naming the file, the field and the count when `count` exceeds `limit`.
+func checkEntryCount(_ count: Int, limit: Int, file: String, field: String, entries: String = "entries")
+    throws(TokenizerError) {
+    guard count > limit else { return }
+    throw TokenizerError(.invalidVocabulary, file: file, field: field,
+                         message: "has \(count) \(entries), more than the \(limit) a vocabulary source may have")
+}
+
 /// Reads a regular file of at most ``maximumTokenizerFileBytes``, mapping failures to ``TokenizerError``.
 func readFile(_ url: URL) throws(TokenizerError) -> Data {
     var info = stat()
@@ -64,6 +79,20 @@ func readFile(_ url: URL) throws(TokenizerError) -> Data {
                              message: "grew beyond the \(maximumTokenizerFileBytes >> 20) MiB a tokenizer file may have while being read")
     }
     return data
+}
+
+/// The number of lines of a text file as `BufRead::lines` yields them: one per `\n`, plus a last line without one.
+func countLines(_ data: Data) -> Int {
+    data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Int in
+        guard var cursor = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+        let end = cursor + bytes.count
+        var count = 0
+        while cursor < end, let found = memchr(cursor, Int32(UInt8(ascii: "\n")), end - cursor) {
+            count += 1
+            cursor = UnsafeRawPointer(found) + 1
+        }
+        return bytes.last == UInt8(ascii: "\n") ? count : count + 1
+    }
 }
 
 /// Parses a JSON file whose top level must be an object.
@@ -179,6 +208,8 @@ struct JSONReader {
 struct VocabTextLoader {
     let vocabURL: URL
     let configURL: URL?
+    /// The most lines `vocab.txt` may have (``maximumVocabularyEntries``; tests pass a smaller one).
+    var maximumEntries = maximumVocabularyEntries
 
     func load() throws(TokenizerError) -> LoadedTokenizer {
         var lowercase = true
@@ -207,6 +238,10 @@ struct VocabTextLoader {
         }
 
         let data = try readFile(vocabURL)
+        // Count the lines before anything is built from them (a last line without "\n" counts too).
+        let lineCount = countLines(data)
+        try checkEntryCount(lineCount, limit: maximumEntries, file: vocabURL.path, field: "line \(maximumEntries + 1)",
+                            entries: "lines")
         guard String(data: data, encoding: .utf8) != nil else {
             throw TokenizerError(.invalidJSON, file: vocabURL.path, message: "not valid UTF-8 text")
         }
@@ -215,9 +250,6 @@ struct VocabTextLoader {
         if lines.last?.isEmpty == true { lines.removeLast() }
         guard !lines.isEmpty else {
             throw TokenizerError(.invalidVocabulary, file: vocabURL.path, message: "the vocabulary is empty")
-        }
-        guard lines.count <= Int(Int32.max) else {
-            throw TokenizerError(.invalidVocabulary, file: vocabURL.path, message: "too many lines")
         }
         var vocabulary: Vocabulary = Vocabulary()
         vocabulary.reserveCapacity(lines.count)

@@ -5,6 +5,9 @@ import JSONCore
 /// a component type it does not know is a ``TokenizerError`` naming the type, the field and the file.
 struct TokenizerJSONLoader {
     let url: URL
+    /// The most entries each of `model.vocab`, `model.merges` and `added_tokens` may have
+    /// (``maximumVocabularyEntries``; tests pass a smaller one).
+    var maximumEntries = maximumVocabularyEntries
     var reader: JSONReader { JSONReader(file: url.path) }
 
     func load() throws(TokenizerError) -> LoadedTokenizer {
@@ -18,7 +21,9 @@ struct TokenizerJSONLoader {
         // Added tokens (their ids may extend the vocabulary).
         var addedTokens: [AddedToken] = []
         if let addedValue = root["added_tokens"], addedValue != .null {
-            for (index, item) in try reader.array(addedValue, "added_tokens").enumerated() {
+            let items = try reader.array(addedValue, "added_tokens")
+            try checkEntryCount(items.count, limit: maximumEntries, file: url.path, field: "added_tokens")
+            for (index, item) in items.enumerated() {
                 let field = "added_tokens[\(index)]"
                 let object = try reader.object(item, field)
                 let content = try reader.string(object["content"], field + ".content")
@@ -127,9 +132,7 @@ struct TokenizerJSONLoader {
             guard !items.isEmpty else {
                 throw reader.error(.invalidVocabulary, "model.vocab", "the vocabulary is empty")
             }
-            guard items.count <= Int(Int32.max) else {
-                throw reader.error(.invalidVocabulary, "model.vocab", "too many entries")
-            }
+            try checkEntryCount(items.count, limit: maximumEntries, file: url.path, field: "model.vocab")
             var entries: [(token: String, score: Double)] = []
             entries.reserveCapacity(items.count)
             var vocabulary: Vocabulary = Vocabulary()
@@ -169,6 +172,7 @@ struct TokenizerJSONLoader {
         guard !vocabObject.isEmpty else {
             throw reader.error(.invalidVocabulary, "model.vocab", "the vocabulary is empty")
         }
+        try checkEntryCount(vocabObject.count, limit: maximumEntries, file: url.path, field: "model.vocab")
         var vocabulary: Vocabulary = Vocabulary()
         vocabulary.reserveCapacity(vocabObject.count)
         var idToToken: [Int32: String] = [:]
@@ -199,6 +203,7 @@ struct TokenizerJSONLoader {
         -> [UInt64: BPEModel.Merge] {
         guard let value, value != .null else { return [:] }
         let items = try reader.array(value, "model.merges")
+        try checkEntryCount(items.count, limit: maximumEntries, file: url.path, field: "model.merges")
         var table: [UInt64: BPEModel.Merge] = [:]
         table.reserveCapacity(items.count)
         for (rank, item) in items.enumerated() {

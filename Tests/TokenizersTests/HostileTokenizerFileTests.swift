@@ -208,6 +208,69 @@ final class HostileTokenizerFileTests: XCTestCase {
         }
     }
 
+    /// Issue 12: every vocabulary source has an entry cap (`maximumVocabularyEntries`, 4,000,000), checked
+    /// before any table is built. vocab.txt at the real cap: 4,000,001 empty lines (4 MB), refused quickly
+    /// (timing printed, not asserted); the tokenizer.json sources with the loader's cap lowered to the
+    /// fixtures' sizes, so the files stay small.
+    func testVocabularyEntryCap() throws {
+        XCTAssertEqual(maximumVocabularyEntries, 4_000_000)
+        let vocab = directory.appendingPathComponent("vocab.txt")
+        try Data(repeating: UInt8(ascii: "\n"), count: 4_000_001).write(to: vocab)
+        let start = Date()
+        XCTAssertThrowsError(try PipelineTokenizer(vocabFile: vocab, configFile: nil)) { error in
+            let error = error as! TokenizerError
+            XCTAssertEqual(error.kind, .invalidVocabulary)
+            XCTAssertEqual(error.file, vocab.path)
+            XCTAssertEqual(error.field, "line 4000001")
+            XCTAssertTrue(error.message.contains("4000001 lines") && error.message.contains("4000000"), "\(error)")
+        }
+        print("vocab.txt of 4,000,001 lines refused in \(String(format: "%.3f", Date().timeIntervalSince(start))) s")
+        // At the cap a vocab.txt loads; one line more (with or without a final newline) is refused.
+        try Data("[UNK]\n[CLS]\n[SEP]\na\nb".utf8).write(to: vocab)
+        XCTAssertEqual(try VocabTextLoader(vocabURL: vocab, configURL: nil, maximumEntries: 5).load().vocabularySize, 5)
+        XCTAssertThrowsError(try VocabTextLoader(vocabURL: vocab, configURL: nil, maximumEntries: 4).load()) { error in
+            XCTAssertEqual((error as! TokenizerError).field, "line 5")
+            XCTAssertTrue((error as! TokenizerError).message.contains("5 lines"), "\(error)")
+        }
+
+        func loadCapped(_ config: [String: Any], _ cap: Int) throws -> Result<PipelineTokenizer, TokenizerError> {
+            let url = directory.appendingPathComponent("tokenizer.json")
+            try JSONSerialization.data(withJSONObject: config).write(to: url)
+            return Result { () throws(TokenizerError) -> PipelineTokenizer in
+                PipelineTokenizer(try TokenizerJSONLoader(url: url, maximumEntries: cap).load())
+            }
+        }
+        func entries(_ config: [String: Any], _ key: String) -> Int {
+            ((config["model"] as? [String: Any])?[key] as? [Any])?.count
+                ?? ((config["model"] as? [String: Any])?[key] as? [String: Any])?.count ?? -1
+        }
+        // WordPiece and Unigram model.vocab.
+        for folder in ["tokenizer_minilm", "tokenizer_xlmr"] {
+            let config = try fixture(folder)
+            let count = entries(config, "vocab")
+            XCTAssertNoThrow(try loadCapped(config, count).get(), folder)
+            expect(try loadCapped(config, count - 1), .invalidVocabulary, field: "model.vocab",
+                   mentioning: ["\(count) entries", "\(count - 1)"])
+        }
+        // BPE model.vocab, then model.merges longer than the vocabulary (its first merges repeated).
+        var config = try fixture("tokenizer_roberta")
+        let vocabCount = entries(config, "vocab"), mergeCount = entries(config, "merges")
+        XCTAssertLessThan(mergeCount, vocabCount)
+        expect(try loadCapped(config, vocabCount - 1), .invalidVocabulary, field: "model.vocab", mentioning: ["\(vocabCount) entries"])
+        config = withModel(config) { model in
+            let merges = model["merges"] as! [Any]
+            model["merges"] = merges + Array(merges.prefix(vocabCount - mergeCount + 1))
+        }
+        expect(try loadCapped(config, vocabCount), .invalidVocabulary, field: "model.merges", mentioning: ["\(vocabCount + 1) entries"])
+        // added_tokens: the first added token repeated past the cap.
+        config = try fixture("tokenizer_minilm")
+        let minilmCount = entries(config, "vocab")
+        let added = try XCTUnwrap(config["added_tokens"] as? [[String: Any]])
+        config["added_tokens"] = Array(repeating: added[0], count: minilmCount + 1)
+        expect(try loadCapped(config, minilmCount), .invalidVocabulary, field: "added_tokens",
+               mentioning: ["\(minilmCount + 1) entries"])
+    }
+
     /// Issue 10, point 10: the whole vocabulary as added tokens. One trie walk per position keeps a
     /// 100 KB line fast (timing printed, not asserted); the ids are those of the added tokens.
     func testThirtyThousandAddedTokensOnALongLine() throws {
