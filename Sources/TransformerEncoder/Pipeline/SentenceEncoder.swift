@@ -193,11 +193,7 @@ public final class SentenceEncoder: Sendable {
         // An input that fails (bad ids, a non-finite hidden state or embedding) does not stop the loop at once:
         // the error reported is the one of the failing input with the smallest index, so every input before it
         // is known to be good (a caller can keep their results).
-        var failure: EncoderError?
-        func fail(_ error: EncoderError, _ index: Int) {
-            if let current = failure, let known = Self.inputIndex(of: current), known <= index { return }
-            failure = error
-        }
+        var failure = FirstInputFailure()
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
             var pending = order[batchStart..<min(batchStart + batchSize, order.count)]
             while !pending.isEmpty {
@@ -212,26 +208,19 @@ public final class SentenceEncoder: Sendable {
                     }
                 } catch {
                     // Name the caller's index, not the position inside the sorted batch; go on after it.
-                    guard let row = Self.inputIndex(of: error) else { throw error }
-                    let index = indices[indices.startIndex + row]
-                    switch error {
-                    case let .invalidInput(_, position, reason):
-                        fail(.invalidInput(sequence: index, position: position, reason: reason), index)
-                    case let .nonFiniteHiddenState(_, position):
-                        fail(.nonFiniteHiddenState(sequence: index, position: position), index)
-                    default: throw error
-                    }
+                    guard let row = error.inputIndex else { throw error }
+                    failure.record(error.naming(input: indices[indices.startIndex + row]))
                     pending = indices[(indices.startIndex + row + 1)...]
                     continue
                 }
                 pending = []
                 for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
                     let index = indices[indices.startIndex + row]
-                    fail(.invalidInput(
+                    failure.record(.invalidInput(
                         sequence: index, position: nil,
-                        reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"), index)
+                        reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"))
                 }
-                guard failure == nil else { continue }
+                guard failure.error == nil else { continue }
                 pooled.values.withUnsafeBufferPointer { source in
                     values.withUnsafeMutableBufferPointer { target in
                         for (row, index) in indices.enumerated() {
@@ -245,17 +234,8 @@ public final class SentenceEncoder: Sendable {
                 progress?(done)
             }
         }
-        if let failure { throw failure }
+        if let error = failure.error { throw error }
         return Matrix(unchecked: values, rows: sequences.count, columns: width)
-    }
-
-    /// The input index an error names, for the errors about one input.
-    private static func inputIndex(of error: EncoderError) -> Int? {
-        switch error {
-        case let .invalidInput(sequence, _, _): return sequence
-        case let .nonFiniteHiddenState(sequence, _): return sequence
-        default: return nil
-        }
     }
 
     /// The default model folder: `$ENCODER_MODEL` when set, else `models/all-MiniLM-L6-v2` (where
