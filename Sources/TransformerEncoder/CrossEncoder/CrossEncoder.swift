@@ -143,46 +143,36 @@ public final class CrossEncoder: Sendable {
             if let empty = batch.first(where: { sequences[$0].count == 0 }) {
                 throw .invalidInput(sequence: empty, position: nil, reason: "an empty sequence has no first token to classify")
             }
-            var pending = batch
-            while !pending.isEmpty {
-                let indices = pending
-                let encoded: EncoderOutput
-                do {
-                    encoded = try model.encode(indices.map { sequences[$0] }, options: options)
-                } catch {
-                    // Name the caller's index, not the position inside the sorted batch; go on after it.
-                    guard let row = error.inputIndex else { throw error }
-                    failure.record(error.naming(input: indices[indices.startIndex + row]))
-                    pending = indices[(indices.startIndex + row + 1)...]
-                    continue
-                }
-                pending = []
-                // Each sequence's first token ([CLS] / <s>): row sequenceStarts[i] of the packed hidden states.
-                let hidden = encoded.lastHiddenState.values
-                for row in 0..<indices.count {
-                    let start = encoded.sequenceStarts[row] * h
-                    for j in 0..<h { firstTokens[row * h + j] = hidden[start + j] }
-                }
-                firstTokens.withUnsafeBufferPointer { x in
-                    scratch.withUnsafeMutableBufferPointer { s in
-                        logits.withUnsafeMutableBufferPointer { l in
-                            head.forward(
-                                x.baseAddress!, rows: indices.count, scratch: s.baseAddress!, into: l.baseAddress!,
-                                backend: options.backend)
-                        }
+            // Name the caller's index, not the position inside the sorted batch; go on after a failing pair.
+            let run = try failure.encodeSkippingFailures(batch) { indices throws(EncoderError) in
+                try model.encode(indices.map { sequences[$0] }, options: options)
+            }
+            guard let (indices, encoded) = run else { continue }
+            // Each sequence's first token ([CLS] / <s>): row sequenceStarts[i] of the packed hidden states.
+            let hidden = encoded.lastHiddenState.values
+            for row in 0..<indices.count {
+                let start = encoded.sequenceStarts[row] * h
+                for j in 0..<h { firstTokens[row * h + j] = hidden[start + j] }
+            }
+            firstTokens.withUnsafeBufferPointer { x in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    logits.withUnsafeMutableBufferPointer { l in
+                        head.forward(
+                            x.baseAddress!, rows: indices.count, scratch: s.baseAddress!, into: l.baseAddress!,
+                            backend: options.backend)
                     }
                 }
-                for (row, index) in indices.enumerated() {
-                    let out = index * labels
-                    for j in 0..<labels { values[out + j] = logits[row * labels + j] }
-                    // Overflowing head weights give infinite logits that a sigmoid would hide as a score of 1.
-                    let finiteLogits = !values[out..<(out + labels)].contains { !$0.isFinite }
-                    finish(&values[out..<(out + labels)], output: output)
-                    if !finiteLogits || values[out..<(out + labels)].contains(where: { !$0.isFinite }) {
-                        failure.record(.invalidInput(
-                            sequence: index, position: nil,
-                            reason: "the \(finiteLogits ? "scores are" : "logits are") not finite (NaN or infinity): the classification head's weights or activations overflow"))
-                    }
+            }
+            for (row, index) in indices.enumerated() {
+                let out = index * labels
+                for j in 0..<labels { values[out + j] = logits[row * labels + j] }
+                // Overflowing head weights give infinite logits that a sigmoid would hide as a score of 1.
+                let finiteLogits = !values[out..<(out + labels)].contains { !$0.isFinite }
+                finish(&values[out..<(out + labels)], output: output)
+                if !finiteLogits || values[out..<(out + labels)].contains(where: { !$0.isFinite }) {
+                    failure.record(.invalidInput(
+                        sequence: index, position: nil,
+                        reason: "the \(finiteLogits ? "scores are" : "logits are") not finite (NaN or infinity): the classification head's weights or activations overflow"))
                 }
             }
         }

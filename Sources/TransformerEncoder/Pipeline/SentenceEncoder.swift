@@ -194,45 +194,36 @@ public final class SentenceEncoder: Sendable {
         // the error reported is the one of the failing input with the smallest index, so every input before it
         // is known to be good (a caller can keep their results).
         var failure = FirstInputFailure()
+        let hiddenSize = model.configuration.hiddenSize
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
-            var pending = order[batchStart..<min(batchStart + batchSize, order.count)]
-            while !pending.isEmpty {
-                let indices = pending
-                let pooled: Matrix
-                do {
-                    let hiddenSize = model.configuration.hiddenSize
-                    pooled = try model.withLastHiddenState(indices.map { sequences[$0] }, options: options) { states, starts in
-                        modules.embed(
-                            states: states, hiddenSize: hiddenSize, sequenceStarts: starts, promptLength: promptLength,
-                            applyingFinalNormalize: applyingFinalNormalize, options: options)
-                    }
-                } catch {
-                    // Name the caller's index, not the position inside the sorted batch; go on after it.
-                    guard let row = error.inputIndex else { throw error }
-                    failure.record(error.naming(input: indices[indices.startIndex + row]))
-                    pending = indices[(indices.startIndex + row + 1)...]
-                    continue
+            let batch = order[batchStart..<min(batchStart + batchSize, order.count)]
+            // Name the caller's index, not the position inside the sorted batch; go on after a failing input.
+            let encoded = try failure.encodeSkippingFailures(batch) { indices throws(EncoderError) in
+                try model.withLastHiddenState(indices.map { sequences[$0] }, options: options) { states, starts in
+                    modules.embed(
+                        states: states, hiddenSize: hiddenSize, sequenceStarts: starts, promptLength: promptLength,
+                        applyingFinalNormalize: applyingFinalNormalize, options: options)
                 }
-                pending = []
-                for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
-                    let index = indices[indices.startIndex + row]
-                    failure.record(.invalidInput(
-                        sequence: index, position: nil,
-                        reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"))
-                }
-                guard failure.error == nil else { continue }
-                pooled.values.withUnsafeBufferPointer { source in
-                    values.withUnsafeMutableBufferPointer { target in
-                        for (row, index) in indices.enumerated() {
-                            let destination = target.baseAddress! + index * width
-                            destination.update(from: source.baseAddress! + row * full, count: width)
-                            if normalize { EmbeddingRows.normalize(destination, count: width) }
-                        }
-                    }
-                }
-                done += indices.count
-                progress?(done)
             }
+            guard let (indices, pooled) = encoded else { continue }
+            for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
+                let index = indices[indices.startIndex + row]
+                failure.record(.invalidInput(
+                    sequence: index, position: nil,
+                    reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"))
+            }
+            guard failure.error == nil else { continue }
+            pooled.values.withUnsafeBufferPointer { source in
+                values.withUnsafeMutableBufferPointer { target in
+                    for (row, index) in indices.enumerated() {
+                        let destination = target.baseAddress! + index * width
+                        destination.update(from: source.baseAddress! + row * full, count: width)
+                        if normalize { EmbeddingRows.normalize(destination, count: width) }
+                    }
+                }
+            }
+            done += indices.count
+            progress?(done)
         }
         if let error = failure.error { throw error }
         return Matrix(unchecked: values, rows: sequences.count, columns: width)

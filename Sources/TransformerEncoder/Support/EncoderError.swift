@@ -93,4 +93,25 @@ struct FirstInputFailure {
         if let current = self.error, let known = current.inputIndex, let index = error.inputIndex, known <= index { return }
         self.error = error
     }
+
+    /// Runs `encode` on `batch` (the caller's input indices, in the order the batch is encoded). When it throws
+    /// an error about one input (its row in the batch), records that error naming the caller's index and runs
+    /// again on the inputs after it; any other error is thrown.
+    ///
+    /// - Returns: the inputs of the run that succeeded and its result, `nil` when no input was left.
+    mutating func encodeSkippingFailures<Result>(
+        _ batch: ArraySlice<Int>, _ encode: (ArraySlice<Int>) throws(EncoderError) -> Result
+    ) throws(EncoderError) -> (indices: ArraySlice<Int>, result: Result)? {
+        var pending = batch
+        while !pending.isEmpty {
+            do {
+                return (pending, try encode(pending))
+            } catch {
+                guard let row = error.inputIndex else { throw error }
+                record(error.naming(input: pending[pending.startIndex + row]))
+                pending = pending[(pending.startIndex + row + 1)...]
+            }
+        }
+        return nil
+    }
 }
