@@ -29,8 +29,9 @@ struct Handlers: Sendable {
         if !prompt.isEmpty { texts = texts.map { prompt + $0 } }
         let tokenized = texts.map { backend.tokenize($0) }
         var rows = try await server.batcher.submit(tokenized.map(Self.sequence), promptLength: backend.promptLength(prompt))
-        rows = Self.reshape(rows, from: backend.dimension, to: width, normalize: backend.normalizes || width != backend.dimension)
-        try Self.checkFinite(rows)
+        rows = EmbeddingRows.truncated(
+            rows, columns: backend.dimension, to: width, normalize: backend.normalizes || width != backend.dimension)
+        try Self.checkFinite(rows, columns: width)
         let tokens = tokenized.reduce(0) { $0 + $1.inputIDs.count }
 
         var json = JSONWriter(capacity: rows.count * 12 + 256)
@@ -77,8 +78,8 @@ struct Handlers: Sendable {
             }
         }
         var rows = try await server.batcher.submit(tokenized.map(Self.sequence), promptLength: backend.promptLength(prompt))
-        rows = Self.reshape(rows, from: backend.dimension, to: width, normalize: normalize)
-        try Self.checkFinite(rows)
+        rows = EmbeddingRows.truncated(rows, columns: backend.dimension, to: width, normalize: normalize)
+        try Self.checkFinite(rows, columns: width)
 
         var json = JSONWriter(capacity: rows.count * 12 + 16)
         json.beginArray()
@@ -116,7 +117,7 @@ struct Handlers: Sendable {
             throw APIError.backend("the reranker returned \(raw.count) scores for \(texts.count) texts")
         }
         let scores = body.rawScores == true ? raw : raw.map { 1 / (1 + Foundation.exp(-$0)) }
-        try Self.checkFinite(scores)
+        try Self.checkFinite(scores, columns: 1)
         let order = scores.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }
         var json = JSONWriter()
         json.beginArray()
@@ -255,24 +256,10 @@ struct Handlers: Sendable {
         TokenSequence(inputIDs: text.inputIDs, tokenTypeIDs: text.tokenTypeIDs)
     }
 
-    /// Cuts each row of `rows` ((n, from) row-major) to its first `width` values and, when `normalize`,
-    /// scales it to unit L2 norm (a zero row stays zero).
-    static func reshape(_ rows: [Float], from: Int, to width: Int, normalize: Bool) -> [Float] {
-        if width == from && !normalize { return rows }
-        let count = rows.count / from
-        var result = [Float](repeating: 0, count: count * width)
-        for row in 0..<count {
-            var sum: Double = 0
-            for j in 0..<width { let v = Double(rows[row * from + j]); sum += v * v }
-            let scale = normalize && sum > 0 ? Float(1 / sum.squareRoot()) : 1
-            for j in 0..<width { result[row * width + j] = rows[row * from + j] * scale }
-        }
-        return result
-    }
-
-    static func checkFinite(_ values: [Float]) throws(APIError) {
-        if values.contains(where: { !$0.isFinite }) {
-            throw .backend("the model produced a non-finite value (NaN or infinity)")
+    /// Throws naming the first input (row of `columns` values) holding a NaN or an infinity.
+    static func checkFinite(_ values: [Float], columns: Int) throws(APIError) {
+        if let row = EmbeddingRows.firstNonFiniteRow(values, columns: columns) {
+            throw .backend("the model produced a non-finite value (NaN or infinity) for input \(row)")
         }
     }
 

@@ -15,18 +15,36 @@ public struct ServerConfiguration: Sendable {
     /// When set, every route but `/health` needs `Authorization: Bearer <apiKey>`.
     public var apiKey: String?
 
+    /// The accepted range of each numeric limit. The upper bounds keep memory bounded: a forward pass of
+    /// 131,072 tokens already needs gigabytes of activations at hidden size 1024, and the queue holds up to
+    /// `maxConcurrentRequests × maxClientBatchSize` tokenized inputs.
+    public static let portRange = 0...65535
+    public static let maxBatchTokensRange = 1...(1 << 17)
+    public static let maxConcurrentRequestsRange = 1...(1 << 16)
+    public static let maxClientBatchSizeRange = 1...(1 << 14)
+    public static let maxBodyBytesRange = 1...(1 << 30)
+
     public init() {}
 
     /// Problems with the values, each naming its flag; empty when all is well.
-    public func problems(maxInputLength: Int) -> [String] {
+    ///
+    /// - Parameter maxInputLength: the model's longest input, in tokens: `maxBatchTokens` must hold one.
+    ///   `nil` checks only what does not depend on the model (as `encoder serve` does before loading it).
+    public func problems(maxInputLength: Int? = nil) -> [String] {
         var problems: [String] = []
-        if !(0...65535).contains(port) { problems.append("--port must be in 0...65535, got \(port)") }
-        if maxBatchTokens < maxInputLength {
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) {
+            if !range.contains(value) {
+                problems.append("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            }
+        }
+        check(port, Self.portRange, "--port")
+        check(maxBatchTokens, Self.maxBatchTokensRange, "--max-batch-tokens")
+        if let maxInputLength, Self.maxBatchTokensRange.contains(maxBatchTokens), maxBatchTokens < maxInputLength {
             problems.append("--max-batch-tokens must be at least the model's max input length \(maxInputLength), got \(maxBatchTokens)")
         }
-        if maxConcurrentRequests < 1 { problems.append("--max-concurrent-requests must be positive, got \(maxConcurrentRequests)") }
-        if maxClientBatchSize < 1 { problems.append("--max-client-batch-size must be positive, got \(maxClientBatchSize)") }
-        if maxBodyBytes < 1 { problems.append("the body limit must be positive, got \(maxBodyBytes)") }
+        check(maxConcurrentRequests, Self.maxConcurrentRequestsRange, "--max-concurrent-requests")
+        check(maxClientBatchSize, Self.maxClientBatchSizeRange, "--max-client-batch-size")
+        check(maxBodyBytes, Self.maxBodyBytesRange, "the request body limit (bytes)")
         if let apiKey, apiKey.isEmpty { problems.append("--api-key must not be empty") }
         return problems
     }

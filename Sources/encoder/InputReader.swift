@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// One input: its text and, for a keyed `jsonl` record, its id as the raw JSON text of a scalar.
 struct InputRecord {
@@ -125,56 +126,61 @@ final class InputReader {
     }
 }
 
-/// A `jsonl` input line: a JSON string, or an object with a string text field and an optional scalar id field.
+/// A `jsonl` input line: a JSON string, or an object with a string text field and an optional scalar id field,
+/// parsed by JSONCore's strict parser (a duplicate key anywhere in the line is an error naming it).
 enum KeyedRecord {
     struct Problem: Error, CustomStringConvertible { let description: String }
 
     static func parse(_ line: [UInt8], textField: String, idField: String) throws -> InputRecord {
-        let value: Any
+        let expected = #"input-format jsonl expects a JSON string or an object {"\#(idField)": …, "\#(textField)": "…"} per line"#
+        let value: JSONValue
         do {
-            value = try JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
-        } catch {
-            throw Problem(description: #"not JSON (input-format jsonl expects a JSON string or an object {"\#(idField)": …, "\#(textField)": "…"} per line)"#)
-        }
-        if let text = value as? String { return InputRecord(text: text, id: nil) }
-        guard value is [String: Any] else {
-            throw Problem(description: #"not a JSON string or object (input-format jsonl expects a JSON string or an object {"\#(idField)": …, "\#(textField)": "…"} per line)"#)
-        }
-        // Raw members, so the id is copied byte for byte and duplicate keys are caught.
-        let members = try RawJSONObject.members(line)
-        var text: String?, id: String?
-        for (key, raw) in members {
-            if key == textField {
-                guard text == nil else { throw Problem(description: "duplicate key \"\(key)\"") }
-                guard let value = try? JSONSerialization.jsonObject(with: Data(raw), options: [.fragmentsAllowed]) as? String else {
-                    throw Problem(description: "\"\(textField)\" is not a string")
-                }
-                text = value
-            } else if key == idField {
-                guard id == nil else { throw Problem(description: "duplicate key \"\(key)\"") }
-                guard let first = raw.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[") else {
-                    throw Problem(description: "\"\(idField)\" is not a JSON scalar (string, number, true, false or null)")
-                }
-                id = String(decoding: raw, as: UTF8.self)
+            value = try line.withUnsafeBytes { bytes throws(JSONParseError) in
+                try JSONParser.parse(bytes, allowsByteOrderMark: true)
             }
+        } catch let error as JSONParseError {
+            if case let .duplicateKey(key) = error.kind {
+                let place = error.path.isEmpty ? "" : " in \(error.pathDescription)"
+                throw Problem(description: "duplicate key \"\(key)\"\(place)")
+            }
+            throw Problem(description: "not JSON (\(error.reason) at byte \(error.offset); \(expected))")
         }
-        guard let text else { throw Problem(description: "the object has no \"\(textField)\" field") }
-        return InputRecord(text: text, id: id)
+        switch value {
+        case let .string(text):
+            return InputRecord(text: text, id: nil)
+        case let .object(members):
+            var id: String?
+            if let idValue = members[idField] {
+                switch idValue {
+                case .array, .object:
+                    throw Problem(description: "\"\(idField)\" is not a JSON scalar (string, number, true, false or null)")
+                default:
+                    // The raw bytes, so the id is copied byte for byte (`1e400`, `"\u00e9"`, `-0.5e3`).
+                    id = RawJSONObject.rawMember(idField, of: line).map { String(decoding: $0, as: UTF8.self) }
+                }
+            }
+            guard let textValue = members[textField] else { throw Problem(description: "the object has no \"\(textField)\" field") }
+            guard case let .string(text) = textValue else { throw Problem(description: "\"\(textField)\" is not a string") }
+            return InputRecord(text: text, id: id)
+        default:
+            throw Problem(description: "not a JSON string or object (\(expected))")
+        }
     }
 }
 
-/// The top-level members of a JSON object already known to be valid, as (decoded key, raw value bytes).
+/// The raw bytes of top-level members of a JSON object already validated by the parser (no duplicate keys).
 enum RawJSONObject {
-    static func members(_ bytes: [UInt8]) throws -> [(String, ArraySlice<UInt8>)] {
+    /// The raw value bytes of the top-level member `name` of the object in `bytes`, `nil` when it has none.
+    static func rawMember(_ name: String, of bytes: [UInt8]) -> ArraySlice<UInt8>? {
         var i = 0
         func skipSpace() { while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 } }
-        /// Index just past the string starting at `i` (a quote).
+        /// Index just past the string starting at `from` (a quote).
         func endOfString(_ from: Int) -> Int {
             var j = from + 1
             while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
             return j + 1
         }
-        /// Index just past the value starting at `i`.
+        /// Index just past the value starting at `from`.
         func endOfValue(_ from: Int) -> Int {
             var j = from, depth = 0
             while j < bytes.count {
@@ -193,26 +199,28 @@ enum RawJSONObject {
             }
             return j
         }
-        var members: [(String, ArraySlice<UInt8>)] = []
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
         skipSpace()
         i += 1  // "{"
         while true {
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { break }  // "}" of an empty object
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }  // "}" of an empty object
             let keyEnd = endOfString(i)
-            let key = (try? JSONSerialization.jsonObject(with: Data(bytes[i..<keyEnd]), options: [.fragmentsAllowed]) as? String) ?? ""
+            let key: String? = bytes[i..<keyEnd].withUnsafeBytes { raw in
+                guard case let .string(key)? = try? JSONParser.parse(raw) else { return nil }
+                return key
+            }
             i = keyEnd
             skipSpace()
             i += 1  // ":"
             skipSpace()
             let valueEnd = endOfValue(i)
-            members.append((key, bytes[i..<valueEnd]))
+            if key == name { return bytes[i..<valueEnd] }
             i = valueEnd
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ",") else { break }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ",") else { return nil }
             i += 1
         }
-        return members
     }
 }
 

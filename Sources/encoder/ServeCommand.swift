@@ -29,40 +29,31 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to bind.")
     var host: String = "127.0.0.1"
 
-    @Option(help: "Port; 0 picks a free one (printed when ready).")
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Port, \(range(ServerConfiguration.portRange)); 0 picks a free one (printed when ready).", valueName: "n"))
     var port: Int = 8080
 
-    @Option(help: "Encoder threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadOptions
 
-    @Option(help: "Real tokens per forward pass.")
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Real tokens per forward pass, \(range(ServerConfiguration.maxBatchTokensRange)) and at least the model's max input length.",
+        valueName: "n"))
     var maxBatchTokens: Int = ServerConfiguration().maxBatchTokens
 
-    @Option(help: "Requests queued or running at once; more are answered 429.")
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Requests queued or running at once, \(range(ServerConfiguration.maxConcurrentRequestsRange)); more are answered 429.",
+        valueName: "n"))
     var maxConcurrentRequests: Int = ServerConfiguration().maxConcurrentRequests
 
-    @Option(help: "Inputs per request; more are answered 413.")
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Inputs per request, \(range(ServerConfiguration.maxClientBatchSizeRange)); more are answered 413.", valueName: "n"))
     var maxClientBatchSize: Int = ServerConfiguration().maxClientBatchSize
 
     @Option(help: ArgumentHelp("Require `Authorization: Bearer KEY` on every route but /health.", valueName: "key"))
     var apiKey: String?
 
-    func validate() throws {
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
-        if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
-    }
-
-    func run() throws {
-        let folder = try modelFolder()
-        let encoder = try reportingErrors {
-            try SentenceEncoder(modelFolder: folder, options: ComputeOptions(threads: threads))
-        }
-        let reranker: CrossEncoderReranker? = try rerankModel.map { path in
-            try reportingErrors {
-                try CrossEncoderReranker(crossEncoder: CrossEncoder(
-                    modelFolder: URL(fileURLWithPath: path), options: ComputeOptions(threads: threads)))
-            }
-        }
+    /// The server's configuration from the flags.
+    var serverConfiguration: ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -70,6 +61,28 @@ struct ServeCommand: ParsableCommand {
         configuration.maxConcurrentRequests = maxConcurrentRequests
         configuration.maxClientBatchSize = maxClientBatchSize
         configuration.apiKey = apiKey
+        return configuration
+    }
+
+    /// Every flag out of its range, before any model is loaded (usage error, exit 64); the check against the
+    /// model's max input length follows when the server is made.
+    func validate() throws {
+        let problems = serverConfiguration.problems()
+        if !problems.isEmpty { throw ValidationError(problems.joined(separator: "; ")) }
+    }
+
+    func run() throws {
+        let folder = try modelFolder()
+        let encoder = try reportingErrors {
+            try SentenceEncoder(modelFolder: folder, options: ComputeOptions(threads: threading.threads))
+        }
+        let reranker: CrossEncoderReranker? = try rerankModel.map { path in
+            try reportingErrors {
+                try CrossEncoderReranker(crossEncoder: CrossEncoder(
+                    modelFolder: URL(fileURLWithPath: path), options: ComputeOptions(threads: threading.threads)))
+            }
+        }
+        let configuration = serverConfiguration
 
         var logger = Logger(label: "encoder.serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
@@ -139,3 +152,6 @@ struct ServeCommand: ParsableCommand {
 private final class OutcomeBox: @unchecked Sendable {
     var failure: String?
 }
+
+/// `1...65535` as help text shows a range.
+private func range(_ range: ClosedRange<Int>) -> String { "\(range.lowerBound)...\(range.upperBound)" }

@@ -57,6 +57,10 @@ extension CLIReliabilityTests {
             (#"{"id": 1, "id": 2, "text": "x"}"#, #"duplicate key "id""#),
             (#"{"id": 1, "text": "x", "text": "y"}"#, #"duplicate key "text""#),
             (#"[1, "x"]"#, "not a JSON string or object"),
+            // JSONCore's strict parser: a duplicate key anywhere in the line is named, with where it is.
+            (#"{"id": 1, "text": "x", "extra": 1, "extra": 2}"#, #"duplicate key "extra""#),
+            (#"{"id": 1, "text": "x", "meta": {"a": 1, "a": 2}}"#, #"duplicate key "a" in meta"#),
+            (#"{"id": 1, "text": "x""#, "not JSON"),
         ] {
             let input = try inputFile(Array("{\"id\": 0, \"text\": \"ok\"}\n\"ok\"\n\(bad)\n\"after\"\n".utf8), name: "bad.jsonl")
             let result = try run(["embed", "--model", model.path, "--input", input.path, "--input-format", "jsonl"])

@@ -279,6 +279,26 @@ final class CLIReliabilityTests: XCTestCase {
         }
     }
 
+    func testServeLimitsAreUsageErrorsNamingTheOptionBeforeAnyModelLoads() throws {
+        // A missing model folder: were a value accepted, the command would fail on the model (exit 1), not 64.
+        let missing = scratch.appendingPathComponent("no-model").path
+        for (arguments, message) in [
+            (["--max-batch-tokens", "0"], "--max-batch-tokens must be between 1 and 131072, got 0"),
+            (["--max-batch-tokens", "9223372036854775807"], "--max-batch-tokens must be between 1 and 131072"),
+            (["--port", "70000"], "--port must be between 0 and 65535, got 70000"),
+            (["--port", "-1"], "--port must be between 0 and 65535, got -1"),
+            (["--max-concurrent-requests", "0"], "--max-concurrent-requests must be between 1 and 65536, got 0"),
+            (["--max-client-batch-size", "100000"], "--max-client-batch-size must be between 1 and 16384, got 100000"),
+            (["--threads", "100000"], "--threads must be in 1...256, got 100000"),
+            (["--api-key", ""], "--api-key must not be empty"),
+        ] {
+            let result = try run(["serve", "--model", missing] + arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stdout.count, 0, "\(arguments)")
+        }
+    }
+
     // MARK: --help
 
     func testHelpForEverySubcommand() throws {

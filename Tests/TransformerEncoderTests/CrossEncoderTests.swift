@@ -317,4 +317,89 @@ final class CrossEncoderTests: XCTestCase {
         let plain = try CrossEncoder(modelFolder: try mutatedFolder(editConfig: { $0["sentence_transformers"] = nil }))
         XCTAssertEqual(plain.activation, .sigmoid)
     }
+
+    // MARK: - Overflow: typed errors naming the pair, never inf / NaN scores
+
+    /// Pairs whose input order differs from the length order the encoder batches them in.
+    static let overflowPairs: [(query: String, document: String)] = [
+        ("a cat", "sits on the mat"),
+        ("the dog", "runs in the park and then it sleeps under a tree"),
+        ("zebra", "x"),
+        ("q", "zebra stripes are black and white"),
+    ]
+
+    func testOverflowingHeadIsAnErrorNamingThePair() throws {
+        // Pooler gives tanh(1) everywhere, the classifier multiplies 32 of them by 3e38: the logit overflows to
+        // +inf, which a sigmoid would turn into a "score" of 1.
+        let folder = try mutatedFolder(edit: {
+            $0["bert.pooler.dense.weight"] = ([32, 32], [Float](repeating: 0, count: 32 * 32))
+            $0["bert.pooler.dense.bias"] = ([32], [Float](repeating: 1, count: 32))
+            $0["classifier.weight"] = ([1, 32], [Float](repeating: 3e38, count: 32))
+        })
+        let encoder = try CrossEncoder(modelFolder: folder)
+        for output in [CrossEncoderOutput.scores, .softmax, .logits] {
+            for batchSize in [1, 2, 32] {
+                XCTAssertThrowsError(try encoder.predict(Self.overflowPairs, output: output, batchSize: batchSize)) { error in
+                    // Pair 0 is the smallest index, though the longest pair (1) is encoded first.
+                    guard case let EncoderError.invalidInput(sequence: 0, position: nil, reason) = error else {
+                        return XCTFail("\(output), batch \(batchSize): \(error)")
+                    }
+                    XCTAssertTrue(reason.contains("logits are not finite"), reason)
+                }
+            }
+        }
+        XCTAssertThrowsError(try encoder.rank(query: "q", documents: ["d", "e"])) { error in
+            guard case EncoderError.invalidInput(sequence: 0, position: nil, _) = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testOverflowingHiddenStateNamesThePairNotItsBatchRow() throws {
+        // Every embedding value of the word "zebra" at 3e38: the embeddings' LayerNorm sums them to infinity,
+        // so exactly the pairs holding the word (2 and 3) get a NaN hidden state.
+        let original = try CrossEncoder(modelFolder: Self.folder.appendingPathComponent("bert-1label"))
+        let zebra = original.tokenize(query: "zebra", document: "").inputIDs
+        XCTAssertEqual(zebra.count, 4, "[CLS] zebra [SEP] [SEP]: \(zebra)")
+        let id = Int(zebra[1])
+        let folder = try mutatedFolder(edit: {
+            var table = $0["bert.embeddings.word_embeddings.weight"]!
+            for j in 0..<32 { table.values[id * 32 + j] = 3e38 }
+            $0["bert.embeddings.word_embeddings.weight"] = table
+        })
+        let encoder = try CrossEncoder(modelFolder: folder)
+        for batchSize in [1, 2, 3, 32] {
+            XCTAssertThrowsError(try encoder.predict(Self.overflowPairs, batchSize: batchSize)) { error in
+                guard case EncoderError.nonFiniteHiddenState(sequence: 2, position: _) = error else {
+                    return XCTFail("batch \(batchSize): \(error)")
+                }
+            }
+            // Without the word, the same weights score as the original model.
+            let clean = [Self.overflowPairs[0], Self.overflowPairs[1]]
+            let scores = try encoder.predict(clean, batchSize: batchSize)
+            let reference = try original.predict(clean, batchSize: batchSize)
+            XCTAssertEqual(scores.maxAbsoluteDifference(to: reference), 0)
+        }
+        // Alone, pair 3 is named by its own index.
+        XCTAssertThrowsError(try encoder.predict([Self.overflowPairs[0], Self.overflowPairs[3]])) { error in
+            guard case EncoderError.nonFiniteHiddenState(sequence: 1, position: _) = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testNonFiniteHeadWeightIsNamedAtLoad() throws {
+        let folder = try mutatedFolder(edit: { $0["classifier.bias"] = ([1], [.nan]) })
+        XCTAssertThrowsError(try CrossEncoder(modelFolder: folder)) { error in
+            guard case EncoderError.nonFiniteWeight(_, tensor: "classifier.bias", index: 0) = error else {
+                return XCTFail("\(error)")
+            }
+        }
+        let dense = try mutatedFolder(edit: {
+            var weight = $0["bert.pooler.dense.weight"]!
+            weight.values[37] = -.infinity
+            $0["bert.pooler.dense.weight"] = weight
+        })
+        XCTAssertThrowsError(try CrossEncoder(modelFolder: dense)) { error in
+            guard case EncoderError.nonFiniteWeight(_, tensor: "bert.pooler.dense.weight", index: 37) = error else {
+                return XCTFail("\(error)")
+            }
+        }
+    }
 }

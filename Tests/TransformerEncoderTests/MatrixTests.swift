@@ -151,6 +151,18 @@ final class MatrixTests: XCTestCase {
         let b = try Matrix(rows: 3, columns: 2, values: [1, 2, 3, .infinity, .nan, 0])
         XCTAssertEqual(EmbeddingRows.firstNonFiniteRow(b), 1)
         XCTAssertNil(EmbeddingRows.firstNonFiniteRow(try Matrix(rows: 2, columns: 0)))
+        XCTAssertEqual(EmbeddingRows.firstNonFiniteRow([1, 2, 3, 4, 5, .nan], columns: 3), 1)
+        XCTAssertNil(EmbeddingRows.firstNonFiniteRow([1, 2, 3], columns: 3))
+    }
+
+    /// Matryoshka truncation (the server's `dimensions`): the first columns, then F.normalize on what is kept.
+    func testTruncatedRows() throws {
+        let values: [Float] = [3, 4, 12, 0, 0, 5, -1e-20, 0, 7]
+        XCTAssertEqual(EmbeddingRows.truncated(values, columns: 3, to: 3, normalize: false), values)
+        XCTAssertEqual(EmbeddingRows.truncated(values, columns: 3, to: 2, normalize: false), [3, 4, 0, 0, -1e-20, 0])
+        XCTAssertEqual(EmbeddingRows.truncated(values, columns: 3, to: 2, normalize: true), [0.6, 0.8, 0, 0, -1e-8, 0])
+        let full = EmbeddingRows.normalizedRows(try Matrix(rows: 3, columns: 3, values: values))
+        XCTAssertEqual(EmbeddingRows.truncated(values, columns: 3, to: 3, normalize: true), full.values)
     }
 
     /// The naive backend is the textbook triple loop: for every layout, each element is the `Float` sum of

@@ -93,6 +93,7 @@ public struct ClassificationHead: Sendable {
     /// configuration states it, `labelCount`.
     ///
     /// - Throws: ``EncoderError/checkpoint(_:)`` naming the tensor that is missing or has the wrong shape;
+    ///   ``EncoderError/nonFiniteWeight(path:tensor:index:)`` naming a head tensor holding a NaN or infinity;
     ///   ``EncoderError/invalidField(path:field:reason:)`` when `num_labels` / `id2label` in `configPath`
     ///   disagrees with the output tensor's rows (the error names the tensor).
     init(
@@ -118,11 +119,16 @@ public struct ClassificationHead: Sendable {
         }
         labelCount = labels
         func load(_ name: String, _ shape: [Int]) throws(EncoderError) -> [Float] {
+            let values: [Float]
             do {
-                return try file.floatTensor(name, shape: shape).toArray()
+                values = try file.floatTensor(name, shape: shape).toArray()
             } catch {
                 throw .checkpoint(error)
             }
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw .nonFiniteWeight(path: file.name, tensor: name, index: bad)
+            }
+            return values
         }
         denseWeight = try load(layout.dense + ".weight", [hiddenSize, hiddenSize])
         denseBias = try load(layout.dense + ".bias", [hiddenSize])

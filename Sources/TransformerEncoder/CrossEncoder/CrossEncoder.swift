@@ -104,6 +104,7 @@ public final class CrossEncoder: Sendable {
     ///   - batchSize: pairs per forward pass.
     ///   - options: backend and threads; the model's defaults when `nil`.
     /// - Returns: (pairs.count, ``labelCount``): row `i` scores pair `i`.
+    /// - Throws: as the `TokenSequence` overload does, naming the pair's index in `pairs`.
     public func predict(
         _ pairs: [(query: String, document: String)], output: CrossEncoderOutput = .scores, batchSize: Int = 32,
         options: ComputeOptions? = nil
@@ -117,6 +118,10 @@ public final class CrossEncoder: Sendable {
 
     /// Scores pairs already tokenized (special tokens included, as ``tokenize(query:document:)`` gives them).
     /// - Returns: (sequences.count, ``labelCount``), in input order.
+    /// - Throws: errors naming the pair's 0-based index in `sequences` (the failing pair with the smallest
+    ///   index, whatever the batching): ``EncoderError/invalidInput(sequence:position:reason:)`` for an empty
+    ///   sequence, an id out of range, or logits / scores that are NaN or infinite (head weights that overflow);
+    ///   ``EncoderError/nonFiniteHiddenState(sequence:position:)`` when the encoder's weights overflow on the pair.
     public func predict(
         _ sequences: [TokenSequence], output: CrossEncoderOutput = .scores, batchSize: Int = 32,
         options: ComputeOptions? = nil
@@ -130,18 +135,19 @@ public final class CrossEncoder: Sendable {
         // Longest first, like the embedding path; stable for equal lengths.
         let order = sequences.indices.sorted { (sequences[$0].count, $1) > (sequences[$1].count, $0) }
         var firstTokens = [Float](repeating: 0, count: min(batchSize, sequences.count) * h)
+        // A pair that fails (bad ids, a non-finite hidden state, logits or scores) does not stop the loop at once:
+        // the error thrown names the failing pair with the smallest index, whatever the batching.
+        var failure = FirstInputFailure()
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
-            let indices = order[batchStart..<min(batchStart + batchSize, order.count)]
-            if let empty = indices.first(where: { sequences[$0].count == 0 }) {
+            let batch = order[batchStart..<min(batchStart + batchSize, order.count)]
+            if let empty = batch.first(where: { sequences[$0].count == 0 }) {
                 throw .invalidInput(sequence: empty, position: nil, reason: "an empty sequence has no first token to classify")
             }
-            let encoded: EncoderOutput
-            do {
-                encoded = try model.encode(indices.map { sequences[$0] }, options: options)
-            } catch let EncoderError.invalidInput(sequence, position, reason) {
-                // Name the caller's index, not the position inside the sorted batch.
-                throw .invalidInput(sequence: indices[indices.startIndex + sequence], position: position, reason: reason)
+            // Name the caller's index, not the position inside the sorted batch; go on after a failing pair.
+            let run = try failure.encodeSkippingFailures(batch) { indices throws(EncoderError) in
+                try model.encode(indices.map { sequences[$0] }, options: options)
             }
+            guard let (indices, encoded) = run else { continue }
             // Each sequence's first token ([CLS] / <s>): row sequenceStarts[i] of the packed hidden states.
             let hidden = encoded.lastHiddenState.values
             for row in 0..<indices.count {
@@ -160,9 +166,17 @@ public final class CrossEncoder: Sendable {
             for (row, index) in indices.enumerated() {
                 let out = index * labels
                 for j in 0..<labels { values[out + j] = logits[row * labels + j] }
+                // Overflowing head weights give infinite logits that a sigmoid would hide as a score of 1.
+                let finiteLogits = !values[out..<(out + labels)].contains { !$0.isFinite }
                 finish(&values[out..<(out + labels)], output: output)
+                if !finiteLogits || values[out..<(out + labels)].contains(where: { !$0.isFinite }) {
+                    failure.record(.invalidInput(
+                        sequence: index, position: nil,
+                        reason: "the \(finiteLogits ? "scores are" : "logits are") not finite (NaN or infinity): the classification head's weights or activations overflow"))
+                }
             }
         }
+        if let error = failure.error { throw error }
         return Matrix(unchecked: values, rows: sequences.count, columns: labels)
     }
 

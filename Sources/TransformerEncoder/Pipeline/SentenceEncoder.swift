@@ -193,69 +193,40 @@ public final class SentenceEncoder: Sendable {
         // An input that fails (bad ids, a non-finite hidden state or embedding) does not stop the loop at once:
         // the error reported is the one of the failing input with the smallest index, so every input before it
         // is known to be good (a caller can keep their results).
-        var failure: EncoderError?
-        func fail(_ error: EncoderError, _ index: Int) {
-            if let current = failure, let known = Self.inputIndex(of: current), known <= index { return }
-            failure = error
-        }
+        var failure = FirstInputFailure()
+        let hiddenSize = model.configuration.hiddenSize
         for batchStart in stride(from: 0, to: order.count, by: batchSize) {
-            var pending = order[batchStart..<min(batchStart + batchSize, order.count)]
-            while !pending.isEmpty {
-                let indices = pending
-                let pooled: Matrix
-                do {
-                    let hiddenSize = model.configuration.hiddenSize
-                    pooled = try model.withLastHiddenState(indices.map { sequences[$0] }, options: options) { states, starts in
-                        modules.embed(
-                            states: states, hiddenSize: hiddenSize, sequenceStarts: starts, promptLength: promptLength,
-                            applyingFinalNormalize: applyingFinalNormalize, options: options)
-                    }
-                } catch {
-                    // Name the caller's index, not the position inside the sorted batch; go on after it.
-                    guard let row = Self.inputIndex(of: error) else { throw error }
-                    let index = indices[indices.startIndex + row]
-                    switch error {
-                    case let .invalidInput(_, position, reason):
-                        fail(.invalidInput(sequence: index, position: position, reason: reason), index)
-                    case let .nonFiniteHiddenState(_, position):
-                        fail(.nonFiniteHiddenState(sequence: index, position: position), index)
-                    default: throw error
-                    }
-                    pending = indices[(indices.startIndex + row + 1)...]
-                    continue
+            let batch = order[batchStart..<min(batchStart + batchSize, order.count)]
+            // Name the caller's index, not the position inside the sorted batch; go on after a failing input.
+            let encoded = try failure.encodeSkippingFailures(batch) { indices throws(EncoderError) in
+                try model.withLastHiddenState(indices.map { sequences[$0] }, options: options) { states, starts in
+                    modules.embed(
+                        states: states, hiddenSize: hiddenSize, sequenceStarts: starts, promptLength: promptLength,
+                        applyingFinalNormalize: applyingFinalNormalize, options: options)
                 }
-                pending = []
-                for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
-                    let index = indices[indices.startIndex + row]
-                    fail(.invalidInput(
-                        sequence: index, position: nil,
-                        reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"), index)
-                }
-                guard failure == nil else { continue }
-                pooled.values.withUnsafeBufferPointer { source in
-                    values.withUnsafeMutableBufferPointer { target in
-                        for (row, index) in indices.enumerated() {
-                            let destination = target.baseAddress! + index * width
-                            destination.update(from: source.baseAddress! + row * full, count: width)
-                            if normalize { EmbeddingRows.normalize(destination, count: width) }
-                        }
-                    }
-                }
-                done += indices.count
-                progress?(done)
             }
+            guard let (indices, pooled) = encoded else { continue }
+            for row in 0..<pooled.rows where pooled.values[(row * full)..<((row + 1) * full)].contains(where: { !$0.isFinite }) {
+                let index = indices[indices.startIndex + row]
+                failure.record(.invalidInput(
+                    sequence: index, position: nil,
+                    reason: "the embedding is not finite (NaN or infinity): the model's weights or activations overflow"))
+            }
+            guard failure.error == nil else { continue }
+            pooled.values.withUnsafeBufferPointer { source in
+                values.withUnsafeMutableBufferPointer { target in
+                    for (row, index) in indices.enumerated() {
+                        let destination = target.baseAddress! + index * width
+                        destination.update(from: source.baseAddress! + row * full, count: width)
+                        if normalize { EmbeddingRows.normalize(destination, count: width) }
+                    }
+                }
+            }
+            done += indices.count
+            progress?(done)
         }
-        if let failure { throw failure }
+        if let error = failure.error { throw error }
         return Matrix(unchecked: values, rows: sequences.count, columns: width)
-    }
-
-    /// The input index an error names, for the errors about one input.
-    private static func inputIndex(of error: EncoderError) -> Int? {
-        switch error {
-        case let .invalidInput(sequence, _, _): return sequence
-        case let .nonFiniteHiddenState(sequence, _): return sequence
-        default: return nil
-        }
     }
 
     /// The default model folder: `$ENCODER_MODEL` when set, else `models/all-MiniLM-L6-v2` (where

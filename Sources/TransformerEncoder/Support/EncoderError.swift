@@ -57,3 +57,61 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension EncoderError {
+    /// The 0-based input an error about one input names (``invalidInput(sequence:position:reason:)``,
+    /// ``nonFiniteHiddenState(sequence:position:)``), `nil` for every other error.
+    var inputIndex: Int? {
+        switch self {
+        case let .invalidInput(sequence, _, _): return sequence
+        case let .nonFiniteHiddenState(sequence, _): return sequence
+        default: return nil
+        }
+    }
+
+    /// The same error naming input `index` (the caller's index, where the encoder named a row of a sorted
+    /// batch); any error not about one input is returned as it is.
+    func naming(input index: Int) -> EncoderError {
+        switch self {
+        case let .invalidInput(_, position, reason): return .invalidInput(sequence: index, position: position, reason: reason)
+        case let .nonFiniteHiddenState(_, position): return .nonFiniteHiddenState(sequence: index, position: position)
+        default: return self
+        }
+    }
+}
+
+/// The error of the failing input with the smallest index among those recorded: the paths that encode inputs
+/// in length order go on past a failing input so that the error they report does not depend on batching,
+/// and every input before the one named is known to be good.
+struct FirstInputFailure {
+    /// The error recorded for the smallest input index, `nil` while none failed.
+    private(set) var error: EncoderError?
+
+    /// Keeps `error` (an error about one input, already naming the caller's index) when no input with a
+    /// smaller or equal index failed before.
+    mutating func record(_ error: EncoderError) {
+        if let current = self.error, let known = current.inputIndex, let index = error.inputIndex, known <= index { return }
+        self.error = error
+    }
+
+    /// Runs `encode` on `batch` (the caller's input indices, in the order the batch is encoded). When it throws
+    /// an error about one input (its row in the batch), records that error naming the caller's index and runs
+    /// again on the inputs after it; any other error is thrown.
+    ///
+    /// - Returns: the inputs of the run that succeeded and its result, `nil` when no input was left.
+    mutating func encodeSkippingFailures<Result>(
+        _ batch: ArraySlice<Int>, _ encode: (ArraySlice<Int>) throws(EncoderError) -> Result
+    ) throws(EncoderError) -> (indices: ArraySlice<Int>, result: Result)? {
+        var pending = batch
+        while !pending.isEmpty {
+            do {
+                return (pending, try encode(pending))
+            } catch {
+                guard let row = error.inputIndex else { throw error }
+                record(error.naming(input: pending[pending.startIndex + row]))
+                pending = pending[(pending.startIndex + row + 1)...]
+            }
+        }
+        return nil
+    }
+}
