@@ -7,6 +7,8 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case bf16
     /// s8 weights with a symmetric scale per output channel (computed at load), u8 activations with a scale and
     /// a zero point per row (asymmetric, computed per call), s32 accumulation, fp32 output with the zero points
-    /// taken out through the weights' column sums (oneDNN only; needs VNNI).
+    /// taken out through the weights' column sums, for the dense layers whose input is not a LayerNorm's output
+    /// (attention output, FFN output); the others (query/key/value, FFN input) run in bf16 (oneDNN only; needs
+    /// VNNI and AVX512-BF16).
     case int8
 }
