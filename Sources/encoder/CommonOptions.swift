@@ -109,8 +109,10 @@ struct PrecisionOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Precision of the dense layers: fp32, bf16 or int8 (bf16 and int8 only with --backend onednn).",
         discussion: "bf16: bf16 weights and activations, fp32 accumulation. int8: s8 weights scaled per output "
-            + "channel, s8 activations scaled per row, s32 accumulation. Attention, softmax, LayerNorm, GELU and "
-            + "pooling stay fp32. A CPU without AVX512-BF16 (bf16) or VNNI (int8) is refused with an error."))
+            + "channel, u8 activations with a scale and zero point per row, s32 accumulation, for the attention "
+            + "and FFN output layers; the layers reading a LayerNorm output (query/key/value, FFN input) run in "
+            + "bf16. Attention, softmax, LayerNorm, GELU and pooling stay fp32. A CPU without AVX512-BF16 "
+            + "(bf16, int8) or VNNI (int8) is refused with an error."))
     var precision: Precision = .fp32
 
     /// A usage error (exit 64) when `precision` cannot run on `backend`.

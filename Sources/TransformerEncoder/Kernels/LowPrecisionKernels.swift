@@ -19,26 +19,35 @@ enum LowPrecisionKernels {
         }
     }
 
-    /// Symmetric per-row s8 quantization: scale[r] = max|x[r, :]| / 127 (1 for an all-zero row),
-    /// q[r, c] = round(x[r, c] / scale[r]) in −127…127. x: (rows, columns), q: (rows, columns), scales: (rows).
+    /// Asymmetric per-row u8 quantization, the range of each row mapped onto 0…255 with a zero point:
+    /// lo = min(0, min x[r, :]), hi = max(0, max x[r, :]), scale[r] = (hi − lo) / 255 (1 for an all-zero row),
+    /// zero[r] = round(−lo / scale[r]) in 0…255, q[r, c] = clamp(round(x[r, c] / scale[r] + zero[r]), 0, 255),
+    /// so x[r, c] ≈ scale[r] · (q[r, c] − zero[r]) and 0 is exact. Unlike a symmetric s8 scale, no code is spent
+    /// on the side of zero a row does not reach (the GELU outputs fed to the FFN's second layer are ≥ −0.17).
+    /// x: (rows, columns), q: (rows, columns), scales: (rows), zeroPoints: (rows), as Float (integral values).
     static func quantizeRows(
         _ x: UnsafePointer<Float>, rows: Int, columns: Int,
-        into q: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+        into q: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, zeroPoints: UnsafeMutablePointer<Float>
     ) {
         for r in 0..<rows {
             let row = x + r * columns
-            let scale = maxMagnitude(row, count: columns) / 127
+            let (low, high) = range(row, count: columns)
+            let scale = (max(0, high) - min(0, low)) / 255
             let usable = scale > 0 ? scale : 1
+            let zero = min(255, max(0, (-min(0, low) / usable).rounded(.toNearestOrEven)))
             scales[r] = usable
-            quantize(row, count: columns, inverseScale: 1 / usable, into: q + r * columns)
+            zeroPoints[r] = zero
+            quantize(row, count: columns, inverseScale: 1 / usable, zeroPoint: zero, into: q + r * columns)
         }
     }
 
     /// Symmetric per-column s8 quantization of a row-major (rows, columns) matrix: scale[c] = max|w[:, c]| / 127
-    /// (1 for an all-zero column), q[r, c] = round(w[r, c] / scale[c]). Used once per weight, at preparation.
+    /// (1 for an all-zero column), q[r, c] = round(w[r, c] / scale[c]), and sums[c] = Σᵣ q[r, c] (for the
+    /// activations' zero points, see ``dequantize(_:rows:columns:rowScales:zeroPoints:columnScales:columnSums:)``).
+    /// Used once per weight, at preparation. w, q: (rows, columns); scales, sums: (columns).
     static func quantizeColumns(
         _ w: UnsafePointer<Float>, rows: Int, columns: Int,
-        into q: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+        into q: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
     ) {
         for c in 0..<columns { scales[c] = 0 }
         for r in 0..<rows {
@@ -52,56 +61,72 @@ enum LowPrecisionKernels {
                 q[r * columns + c] = Int8(max(-127, min(127, (row[c] / scales[c]).rounded(.toNearestOrEven))))
             }
         }
+        for c in 0..<columns { sums[c] = 0 }
+        for r in 0..<rows {
+            for c in 0..<columns { sums[c] += Float(q[r * columns + c]) }   // exact: |sum| ≤ 127·rows < 2²⁴
+        }
     }
 
-    /// y[r, c] *= rowScales[r] · columnScales[c]: an s8×s8 product's fp32 result back to the fp32 scale.
-    /// y: (rows, columns), rowScales: (rows), columnScales: (columns).
+    /// y[r, c] = rowScales[r] · columnScales[c] · (y[r, c] − zeroPoints[r] · columnSums[c]): a u8×s8 product's
+    /// result (the s32 sums, as fp32) back to the fp32 scale, the rows' zero points taken out
+    /// (Σₖ (q[r, k] − z[r]) · w[k, c] = Σₖ q[r, k] · w[k, c] − z[r] · Σₖ w[k, c]).
+    /// y: (rows, columns), rowScales and zeroPoints: (rows), columnScales and columnSums: (columns).
     static func dequantize(
         _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
-        rowScales: UnsafePointer<Float>, columnScales: UnsafePointer<Float>
+        rowScales: UnsafePointer<Float>, zeroPoints: UnsafePointer<Float>,
+        columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Float>
     ) {
         for r in 0..<rows {
             let row = y + r * columns
             let s = SIMD16<Float>(repeating: rowScales[r])
+            let z = SIMD16<Float>(repeating: zeroPoints[r])
             var c = 0
             while c + 16 <= columns {
-                SIMDMath.store(SIMDMath.load(row + c) * SIMDMath.load(columnScales + c) * s, row + c)
+                let corrected = SIMDMath.load(row + c) - z * SIMDMath.load(columnSums + c)
+                SIMDMath.store(corrected * SIMDMath.load(columnScales + c) * s, row + c)
                 c += 16
             }
-            while c < columns { row[c] *= columnScales[c] * rowScales[r]; c += 1 }
+            while c < columns {
+                row[c] = (row[c] - zeroPoints[r] * columnSums[c]) * columnScales[c] * rowScales[r]
+                c += 1
+            }
         }
     }
 
-    private static func maxMagnitude(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var best = SIMD16<Float>(repeating: 0)
+    /// (min, max) of x[0..<count].
+    private static func range(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+        var low = SIMD16<Float>(repeating: 0)
+        var high = SIMD16<Float>(repeating: 0)
         var i = 0
         while i + 16 <= count {
             let v = SIMDMath.load(x + i)
-            best = pointwiseMax(best, pointwiseMax(v, -v))
+            low = pointwiseMin(low, v)
+            high = pointwiseMax(high, v)
             i += 16
         }
-        var m = best.max()
-        while i < count { m = max(m, abs(x[i])); i += 1 }
-        return m
+        var (l, h) = (low.min(), high.max())
+        while i < count { l = min(l, x[i]); h = max(h, x[i]); i += 1 }
+        return (l, h)
     }
 
-    /// q[i] = round(x[i] · inverseScale), through the 1.5·2²³ trick (no SIMD float→int conversion, slow in Swift):
-    /// values are within ±127 by construction, so the low byte of the shifted pattern is the result.
+    /// q[i] = clamp(round(x[i] · inverseScale + zeroPoint), 0, 255), through the 1.5·2²³ trick (no SIMD
+    /// float→int conversion, slow in Swift): after the clamp the low byte of the shifted pattern is the result.
     private static func quantize(
-        _ x: UnsafePointer<Float>, count: Int, inverseScale: Float, into q: UnsafeMutablePointer<Int8>
+        _ x: UnsafePointer<Float>, count: Int, inverseScale: Float, zeroPoint: Float, into q: UnsafeMutablePointer<UInt8>
     ) {
         let magic = SIMD16<Float>(repeating: 12_582_912)
         let scale = SIMD16<Float>(repeating: inverseScale)
+        let zero = SIMD16<Float>(repeating: zeroPoint)
         var i = 0
         while i + 16 <= count {
-            var v = SIMDMath.load(x + i) * scale
-            v = pointwiseMin(pointwiseMax(v, SIMD16(repeating: -127)), SIMD16(repeating: 127))
+            var v = SIMDMath.load(x + i) * scale + zero
+            v = pointwiseMin(pointwiseMax(v, SIMD16(repeating: 0)), SIMD16(repeating: 255))
             let bits = unsafeBitCast(v + magic, to: SIMD16<Int32>.self) &- 0x4B40_0000
-            UnsafeMutableRawPointer(q + i).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: bits), as: SIMD16<Int8>.self)
+            UnsafeMutableRawPointer(q + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: bits), as: SIMD16<UInt8>.self)
             i += 16
         }
         while i < count {
-            q[i] = Int8(max(-127, min(127, (x[i] * inverseScale).rounded(.toNearestOrEven))))
+            q[i] = UInt8(max(0, min(255, (x[i] * inverseScale + zeroPoint).rounded(.toNearestOrEven))))
             i += 1
         }
     }

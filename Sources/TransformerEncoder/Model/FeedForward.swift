@@ -16,8 +16,9 @@ struct FeedForward: @unchecked Sendable {
         let h = config.hiddenSize
         let i = config.intermediateSize
         return FeedForward(
-            intermediateDense: try Linear.load(layer.scope(architecture.intermediate), in: h, out: i),
-            outputDense: try Linear.load(layer.scope(architecture.output), in: i, out: h),
+            intermediateDense: try Linear.load(
+                layer.scope(architecture.intermediate), in: h, out: i, readsLayerNormOutput: true),
+            outputDense: try Linear.load(layer.scope(architecture.output), in: i, out: h, readsLayerNormOutput: false),
             outputLayerNorm: try LayerNorm.load(
                 layer.scope(architecture.outputLayerNorm), size: h, epsilon: config.layerNormEps),
             activation: config.hiddenAct)

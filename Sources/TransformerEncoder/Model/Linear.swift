@@ -10,24 +10,42 @@ struct Linear: @unchecked Sendable {
     let bias: UnsafePointer<Float>
     let inFeatures: Int
     let outFeatures: Int
+    /// Whether the layer's input is a LayerNorm's output (the attention's query/key/value, the FFN's first
+    /// layer). Such inputs carry a few outlier channels far larger than the rest, which per-row 8-bit
+    /// quantization cannot resolve: in ``Precision/int8`` these layers run in bf16 (see ``precision(for:)``).
+    let readsLayerNormOutput: Bool
     /// The weights in oneDNN's layout, per precision, made on first use by the `.onednn` backend.
     let oneDNN = OneDNNWeights()
 
+    /// The precision this layer runs in when a pass asks for `requested`: the int8 recipe quantizes only the
+    /// layers whose input is not a LayerNorm's output (attention output, FFN output: 5/12 of the dense
+    /// multiply-adds) and runs the others in bf16. Quantizing those too (per-row u8 activations) puts the
+    /// worst text's cosine to fp32 at 0.9919 and recall@10 at 0.956 on all-MiniLM-L6-v2, below the gates of
+    /// 0.995 and 0.97 (Tests/TransformerEncoderTests/ReducedPrecisionTests.swift, Docs/Benchmarks.md).
+    func precision(for requested: Precision) -> Precision {
+        requested == .int8 && readsLayerNormOutput ? .bf16 : requested
+    }
+
     /// Makes the oneDNN weights for `precision` (once; later calls return at once).
     func prepareOneDNN(_ precision: Precision) throws(EncoderError) {
+        let precision = self.precision(for: precision)
         if oneDNN.prepared(precision) != nil { return }
         try oneDNN.prepare(precision, weightTransposed: weightTransposed, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
     /// Loads `<scope>.weight` (out, in) and `<scope>.bias` (out).
-    static func load(_ scope: CheckpointScope, in inFeatures: Int, out outFeatures: Int) throws(EncoderError) -> Linear {
-        try stacked([scope], in: inFeatures, out: outFeatures)
+    static func load(
+        _ scope: CheckpointScope, in inFeatures: Int, out outFeatures: Int, readsLayerNormOutput: Bool
+    ) throws(EncoderError) -> Linear {
+        try stacked([scope], in: inFeatures, out: outFeatures, readsLayerNormOutput: readsLayerNormOutput)
     }
 
     /// Several layers with the same input, loaded as one, so that one GEMM computes them all (the
     /// attention's query, key and value): each scope's `weight` (out, in) and `bias` (out); output columns
     /// follow the order of `scopes`.
-    static func stacked(_ scopes: [CheckpointScope], in inFeatures: Int, out outFeatures: Int) throws(EncoderError) -> Linear {
+    static func stacked(
+        _ scopes: [CheckpointScope], in inFeatures: Int, out outFeatures: Int, readsLayerNormOutput: Bool
+    ) throws(EncoderError) -> Linear {
         let storage = scopes[0].storage
         let total = outFeatures * scopes.count
         let weight = storage.allocate(inFeatures * total)   // (in, total)
@@ -52,7 +70,7 @@ struct Linear: @unchecked Sendable {
         }
         return Linear(
             weightTransposed: UnsafePointer(weight.baseAddress!), bias: UnsafePointer(bias.baseAddress!),
-            inFeatures: inFeatures, outFeatures: total)
+            inFeatures: inFeatures, outFeatures: total, readsLayerNormOutput: readsLayerNormOutput)
     }
 
     /// y = x·Wᵀ (bias NOT added: the caller fuses it into the epilogue that follows).
@@ -105,7 +123,7 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let workspace = context.workspace
-        guard let weights = oneDNN.prepared(context.precision) else {
+        guard let weights = oneDNN.prepared(precision(for: context.precision)) else {
             workspace.oneDNNFailure.withLock {
                 $0 = $0 ?? .oneDNN(operation: "dense layer \(inFeatures)→\(outFeatures)", status: "weights not prepared")
             }

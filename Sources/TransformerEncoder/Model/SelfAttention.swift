@@ -25,10 +25,11 @@ struct SelfAttention: @unchecked Sendable {
         let h = config.hiddenSize
         let queryKeyValue = try Linear.stacked(
             [layer.scope(architecture.query), layer.scope(architecture.key), layer.scope(architecture.value)],
-            in: h, out: h)
+            in: h, out: h, readsLayerNormOutput: true)
         return SelfAttention(
             queryKeyValue: queryKeyValue,
-            outputDense: try Linear.load(layer.scope(architecture.attentionOutput), in: h, out: h),
+            outputDense: try Linear.load(
+                layer.scope(architecture.attentionOutput), in: h, out: h, readsLayerNormOutput: false),
             outputLayerNorm: try LayerNorm.load(
                 layer.scope(architecture.attentionLayerNorm), size: h, epsilon: config.layerNormEps),
             hiddenSize: h, headCount: config.numAttentionHeads)

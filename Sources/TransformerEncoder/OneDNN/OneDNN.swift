@@ -30,7 +30,8 @@ public enum OneDNN {
     }
 
     /// Throws ``EncoderError/unsupportedPrecision(precision:backend:reason:)`` when this CPU has no fast
-    /// instructions for `precision` on oneDNN: bf16 needs AVX512-BF16 (or AMX), int8 needs VNNI (AVX512 or AVX).
+    /// instructions for `precision` on oneDNN: bf16 needs AVX512-BF16 (or AMX), int8 needs VNNI (AVX512 or AVX)
+    /// and, for the layers its recipe keeps in bf16 (``Linear/precision(for:)``), AVX512-BF16 too.
     /// The kernel oneDNN picks is checked too when a layer is prepared (``OneDNNMatmulPlan``).
     public static func checkSupport(_ precision: Precision) throws(EncoderError) {
         let isa = dnnl_get_effective_cpu_isa().rawValue
@@ -40,7 +41,7 @@ public enum OneDNN {
             return
         case .bf16 where has(dnnl_cpu_isa_avx512_core_bf16):
             return
-        case .int8 where has(dnnl_cpu_isa_avx512_core_vnni) || has(dnnl_cpu_isa_avx2_vnni):
+        case .int8 where has(dnnl_cpu_isa_avx512_core_bf16):   // implies AVX512-VNNI
             return
         case .bf16:
             throw .unsupportedPrecision(
@@ -50,8 +51,8 @@ public enum OneDNN {
         case .int8:
             throw .unsupportedPrecision(
                 precision: "int8", backend: "onednn",
-                reason: "this CPU has no VNNI (oneDNN's instruction set here: \(instructionSet)); "
-                    + "int8 would run on a slow kernel, so it is refused: use fp32")
+                reason: "this CPU has no VNNI with AVX512-BF16 (oneDNN's instruction set here: \(instructionSet)); "
+                    + "int8 (with its bf16 layers) would run on a slow kernel, so it is refused: use fp32")
         }
     }
 

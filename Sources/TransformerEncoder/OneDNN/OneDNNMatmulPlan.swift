@@ -2,7 +2,7 @@ import CDNNL
 import Synchronization
 
 /// oneDNN matmul primitives for one weight shape and precision: `y (m, n) fp32 = x (m, k) · Wᵀ (k, n)`, with `x`
-/// fp32, bf16 or s8 and `Wᵀ` in the blocked layout oneDNN chose for it (format `any` at creation).
+/// fp32, bf16 or u8 and `Wᵀ` in the blocked layout oneDNN chose for it (format `any` at creation).
 ///
 /// oneDNN 2.6 runs its fast brgemm kernels only for a fixed row count (a runtime `m` falls back to a plain
 /// `gemm:jit` kernel, 1.5–2× slower in bf16, with weights in plain layout), so a plan holds one primitive per
@@ -69,19 +69,20 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
     private static let plans = Mutex<[Key: OneDNNMatmulPlan]>([:])
     private static let nextIdentifier = Atomic<Int>(0)
 
-    /// oneDNN's data type for activations and weights in `precision`.
-    static func dataType(_ precision: Precision) -> dnnl_data_type_t {
+    /// oneDNN's data types for (activations, weights) in `precision`: int8 is u8 activations (asymmetric, with a
+    /// zero point per row) × s8 weights, the pair VNNI multiplies directly (s8 × s8 needs a compensation pass).
+    static func dataTypes(_ precision: Precision) -> (source: dnnl_data_type_t, weights: dnnl_data_type_t) {
         switch precision {
-        case .fp32: return dnnl_f32
-        case .bf16: return dnnl_bf16
-        case .int8: return dnnl_s8
+        case .fp32: return (dnnl_f32, dnnl_f32)
+        case .bf16: return (dnnl_bf16, dnnl_bf16)
+        case .int8: return (dnnl_u8, dnnl_s8)
         }
     }
 
     private init(k: Int, n: Int, precision: Precision) throws(EncoderError) {
         try OneDNN.checkSupport(precision)
         let engine = try OneDNN.engine.get().pointer
-        let type = Self.dataType(precision)
+        let types = Self.dataTypes(precision)
         self.k = k
         self.n = n
         self.precision = precision
@@ -103,7 +104,7 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
             var weights = dnnl_memory_desc_t()
             var destination = dnnl_memory_desc_t()
             try OneDNN.check(
-                dnnl_memory_desc_init_by_tag(&source, 2, [Int64(rows), Int64(k)], type, dnnl_ab), "source \(rows)×\(k)")
+                dnnl_memory_desc_init_by_tag(&source, 2, [Int64(rows), Int64(k)], types.source, dnnl_ab), "source \(rows)×\(k)")
             try OneDNN.check(
                 dnnl_memory_desc_init_by_tag(&destination, 2, [Int64(rows), Int64(n)], dnnl_f32, dnnl_ab),
                 "destination \(rows)×\(n)")
@@ -111,7 +112,7 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
                 weights = chosen
             } else {
                 try OneDNN.check(
-                    dnnl_memory_desc_init_by_tag(&weights, 2, [Int64(k), Int64(n)], type, dnnl_format_tag_any),
+                    dnnl_memory_desc_init_by_tag(&weights, 2, [Int64(k), Int64(n)], types.weights, dnnl_format_tag_any),
                     "weights \(shape)")
             }
             var description = dnnl_matmul_desc_t()

@@ -2,7 +2,7 @@ import CDNNL
 import Synchronization
 
 /// What one thread of one forward pass needs to run oneDNN products: a stream, a scratchpad, room for a tile of
-/// bf16 or s8 activations and their row scales, and the memory objects of each tile primitive it has run (their
+/// bf16 or u8 activations and their row scales and zero points, and the memory objects of each tile primitive it has run (their
 /// buffers are set on every call). Owned by a ``Workspace``, used by one thread at a time (worker `index` of a
 /// pass), so nothing is shared or locked; buffers grow on first need and are then reused: the hot path allocates
 /// nothing once every tile has run once.
@@ -12,8 +12,10 @@ final class OneDNNSlot {
     private var scratchpadBytes = 64
     private var activations = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
     private var activationBytes = 64
-    /// (maxTileRows) the s8 scale of each row of the current tile.
+    /// (maxTileRows) the u8 scale of each row of the current tile.
     let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: OneDNNMatmulPlan.maxTileRows)
+    /// (maxTileRows) the u8 zero point of each row of the current tile.
+    let rowZeroPoints = UnsafeMutablePointer<Float>.allocate(capacity: OneDNNMatmulPlan.maxTileRows)
     private var memories: [Int: Memories] = [:]
 
     private struct Memories {
@@ -23,7 +25,7 @@ final class OneDNNSlot {
     }
 
     /// `y (rows, n) fp32 = x (rows, k) · Wᵀ`, tile by tile; for int8 each tile's output is dequantized
-    /// (row scale × column scale) before the next. x: (rows, k) fp32, y: (rows, n).
+    /// (zero points out, row scale × column scale) before the next. x: (rows, k) fp32, y: (rows, n).
     func multiply(
         _ x: UnsafePointer<Float>, rows: Int, weights: OneDNNWeights.Prepared, into y: UnsafeMutablePointer<Float>
     ) throws(EncoderError) {
@@ -49,14 +51,15 @@ final class OneDNNSlot {
                     source = activations
                 case .int8:
                     LowPrecisionKernels.quantizeRows(
-                        xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: Int8.self),
-                        scales: rowScales)
+                        xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
+                        scales: rowScales, zeroPoints: rowZeroPoints)
                     source = activations
                 }
                 try execute(tile, source: source, weights: weights.memory, destination: yTile)
-                if let columnScales = weights.columnScales {
+                if let columnScales = weights.columnScales, let columnSums = weights.columnSums {
                     LowPrecisionKernels.dequantize(
-                        yTile, rows: tileRows, columns: n, rowScales: rowScales, columnScales: columnScales)
+                        yTile, rows: tileRows, columns: n, rowScales: rowScales, zeroPoints: rowZeroPoints,
+                        columnScales: columnScales, columnSums: columnSums)
                 }
                 start += tileRows
             }
@@ -132,5 +135,6 @@ final class OneDNNSlot {
         scratchpad.deallocate()
         activations.deallocate()
         rowScales.deallocate()
+        rowZeroPoints.deallocate()
     }
 }

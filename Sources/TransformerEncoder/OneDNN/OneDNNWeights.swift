@@ -34,6 +34,8 @@ final class OneDNNWeights: Sendable {
         let memory: dnnl_memory_t
         /// int8 only: (n) symmetric scales, `W[:, c] ≈ scale[c] · q[:, c]` with `q` in −127…127.
         let columnScales: UnsafeMutablePointer<Float>?
+        /// int8 only: (n) Σₖ q[k, c], to take the activations' zero points out of the u8×s8 sums.
+        let columnSums: UnsafeMutablePointer<Float>?
 
         init(plan: OneDNNMatmulPlan, weightTransposed: UnsafePointer<Float>) throws(EncoderError) {
             let engine = try OneDNN.engine.get().pointer
@@ -44,6 +46,7 @@ final class OneDNNWeights: Sendable {
             try OneDNN.check(dnnl_memory_create(&memory, &target, engine, OneDNN.allocate), "allocate \(shape)")
             guard let memory else { throw .oneDNN(operation: "allocate \(shape)", status: "no memory") }
             var scales: UnsafeMutablePointer<Float>?
+            var sums: UnsafeMutablePointer<Float>?
             do {
                 // The plain source: fp32 Wᵀ as it is (oneDNN converts to bf16 while reordering), or s8 quantized here.
                 var quantized: UnsafeMutablePointer<Int8>?
@@ -53,9 +56,12 @@ final class OneDNNWeights: Sendable {
                 if plan.precision == .int8 {
                     let q = UnsafeMutablePointer<Int8>.allocate(capacity: k * n)
                     let s = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                    let sum = UnsafeMutablePointer<Float>.allocate(capacity: n)
                     quantized = q
                     scales = s
-                    LowPrecisionKernels.quantizeColumns(weightTransposed, rows: k, columns: n, into: q, scales: s)
+                    sums = sum
+                    LowPrecisionKernels.quantizeColumns(
+                        weightTransposed, rows: k, columns: n, into: q, scales: s, sums: sum)
                     sourceType = dnnl_s8
                     sourcePointer = UnsafeMutableRawPointer(q)
                 } else {
@@ -71,11 +77,13 @@ final class OneDNNWeights: Sendable {
             } catch {
                 dnnl_memory_destroy(memory)
                 scales?.deallocate()
+                sums?.deallocate()
                 throw error
             }
             self.plan = plan
             self.memory = memory
             self.columnScales = scales
+            self.columnSums = sums
         }
 
         private static func reorder(
@@ -106,6 +114,7 @@ final class OneDNNWeights: Sendable {
         deinit {
             dnnl_memory_destroy(memory)
             columnScales?.deallocate()
+            columnSums?.deallocate()
         }
     }
 }

@@ -1,0 +1,104 @@
+import Foundation
+import XCTest
+import EncoderTestSupport
+@testable import TransformerEncoder
+
+/// Quality gates of the oneDNN backend's reduced precisions (``Precision/bf16``, ``Precision/int8``) against
+/// the fp32 BLAS path, on real models: all-MiniLM-L6-v2 (the default model) and all-mpnet-base-v2. Both fail
+/// (not skip) when the model is missing and `CI=true`; on a CPU without fast bf16/int8 they are skipped.
+///
+/// Texts: every distinct tokenization among the test corpora's texts (the 31 reference sentences of each model
+/// and the 183 tokenizer cases: prose, code, many scripts, emoji, control characters, long repeats), ~200.
+/// Gates, per precision: the smallest per-text cosine between the reduced and the fp32 embedding (≥ 0.999 for
+/// bf16, ≥ 0.995 for int8), and recall@10, every text as a query against all the others: the share of the fp32
+/// top 10 found in the reduced top 10, averaged over queries (≥ 0.97).
+final class ReducedPrecisionTests: XCTestCase {
+    static let cosineGate: [Precision: Float] = [.bf16: 0.999, .int8: 0.995]
+    static let recallGate: Double = 0.97
+
+    /// The texts of the test corpora, in fixture order, duplicates removed.
+    static func corpusTexts() throws -> [String] {
+        struct Line: Decodable { let text: String }
+        var texts: [String] = []
+        var seen = Set<String>()
+        for name in ["minilm_sentences.jsonl", "mpnet_sentences.jsonl", "tokenizer_cases.jsonl"] {
+            let data = try Data(contentsOf: TestSupport.fixtures.appendingPathComponent(name))
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                let text = try JSONDecoder().decode(Line.self, from: Data(line.utf8)).text
+                if seen.insert(text).inserted { texts.append(text) }
+            }
+        }
+        return texts
+    }
+
+    /// The corpus texts with one text per distinct tokenization (texts that tokenize alike embed alike, and
+    /// their exact ties would make neighbour ranks arbitrary).
+    static func distinctTexts(for encoder: SentenceEncoder) throws -> [String] {
+        var seen = Set<[Int32]>()
+        return try corpusTexts().filter { seen.insert(encoder.tokenize($0).inputIDs).inserted }
+    }
+
+    struct Quality {
+        let minimumCosine: Float
+        let worstText: Int
+        let recallAt10: Double
+    }
+
+    /// Cosine of each row of `reduced` to the same row of `reference`, and recall@10 of `reference`'s neighbours
+    /// (every row a query, itself excluded) among `reduced`'s.
+    static func quality(reference: Matrix, reduced: Matrix) -> Quality {
+        let a = EmbeddingRows.normalizedRows(reference)
+        let b = EmbeddingRows.normalizedRows(reduced)
+        var minimum: Float = 2
+        var worst = 0
+        for r in 0..<a.rows {
+            var dot: Float = 0
+            for j in 0..<a.columns { dot += a[r, j] * b[r, j] }
+            if dot < minimum { (minimum, worst) = (dot, r) }
+        }
+        var found = 0
+        for r in 0..<a.rows {
+            let truth = SearchTests.neighbours(a, of: r, k: 10)
+            found += truth.intersection(SearchTests.neighbours(b, of: r, k: 10)).count
+        }
+        return Quality(minimumCosine: minimum, worstText: worst, recallAt10: Double(found) / Double(10 * a.rows))
+    }
+
+    /// Encodes the corpus with fp32 BLAS, then with oneDNN bf16 and int8, and checks the gates.
+    func checkGates(modelFolder folder: URL, name: String) throws {
+        let encoder = try SentenceEncoder(modelFolder: folder)
+        let texts = try Self.distinctTexts(for: encoder)
+        XCTAssertGreaterThanOrEqual(texts.count, 180)
+        let threads = min(2, Parallel.availableCores)
+        let reference = try encoder.encode(
+            texts, batchSize: 32, options: ComputeOptions(backend: .blas, threads: threads, precision: .fp32))
+        for precision in [Precision.bf16, .int8] {
+            do {
+                try OneDNN.checkSupport(precision)
+            } catch {
+                throw XCTSkip("\(precision.rawValue) is not fast on this CPU: \(error)")
+            }
+            let reduced = try encoder.encode(
+                texts, batchSize: 32, options: ComputeOptions(backend: .onednn, threads: threads, precision: precision))
+            let quality = Self.quality(reference: reference.embeddings, reduced: reduced.embeddings)
+            let gate = Self.cosineGate[precision]!
+            print("""
+                \(name) \(precision.rawValue) vs fp32 BLAS, \(texts.count) texts: min cosine \(quality.minimumCosine) \
+                (text \(quality.worstText): \(texts[quality.worstText].debugDescription.prefix(60))), \
+                recall@10 \(quality.recallAt10)
+                """)
+            XCTAssertGreaterThanOrEqual(
+                quality.minimumCosine, gate, "\(name) \(precision.rawValue): min cosine to fp32 below \(gate)")
+            XCTAssertGreaterThanOrEqual(
+                quality.recallAt10, Self.recallGate, "\(name) \(precision.rawValue): recall@10 below \(Self.recallGate)")
+        }
+    }
+
+    func testMiniLMReducedPrecisionQuality() throws {
+        try checkGates(modelFolder: try TestSupport.defaultModelFolder(), name: "all-MiniLM-L6-v2")
+    }
+
+    func testMPNetReducedPrecisionQuality() throws {
+        try checkGates(modelFolder: try MPNetSentenceTests.modelFolder(), name: "all-mpnet-base-v2")
+    }
+}
