@@ -11,6 +11,8 @@ extension CLIReliabilityTests {
         let text: String
         let input_ids: [Int]
         let untruncated_length: Int
+        /// sentence-transformers' embedding of `text`.
+        let embedding: [Double]
     }
 
     func mpnetReferences() throws -> [MPNetReference] {

@@ -147,23 +147,11 @@ extension CLIReliabilityTests {
     /// `encoder embed --model models/all-mpnet-base-v2` on the 31 reference texts: within 1e-5 of
     /// sentence-transformers (Tests/Fixtures/mpnet_sentences.jsonl). Missing model: fails when `CI=true`.
     func testEmbedMPNetMatchesSentenceTransformers() throws {
-        let folder = try TestModel.folder(named: "all-mpnet-base-v2", setup: "Scripts/setup --with-mpnet")
-        struct Reference: Decodable {
-            let text: String
-            let input_ids: [Int]
-            let embedding: [Double]
-        }
-        let url = Self.repositoryRoot.appendingPathComponent("Tests/Fixtures/mpnet_sentences.jsonl")
-        let references = try String(decoding: try Data(contentsOf: url), as: UTF8.self).split(separator: "\n").map {
-            try JSONDecoder().decode(Reference.self, from: Data($0.utf8))
-        }
-        // The relative path as a user types it, from the repository root (the child inherits the directory).
+        let references = try mpnetReferences()
+        // The relative path as a user types it, from the repository root.
         let input = try jsonlInput(references.map(\.text))
-        let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(Self.repositoryRoot.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-        let result = try run(["embed", "--model", "models/all-mpnet-base-v2", "--input", input.path,
-                              "--input-format", "jsonl", "--batch-size", "8"])
+        let result = try runFromRepositoryRoot(["embed", "--model", "models/all-mpnet-base-v2", "--input", input.path,
+                                                "--input-format", "jsonl", "--batch-size", "8"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let rows = try records(result)
         XCTAssertEqual(rows.count, references.count)
