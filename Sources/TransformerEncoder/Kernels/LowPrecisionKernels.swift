@@ -55,15 +55,14 @@ enum LowPrecisionKernels {
             for c in 0..<columns { scales[c] = max(scales[c], abs(row[c])) }
         }
         for c in 0..<columns { scales[c] = scales[c] > 0 ? scales[c] / 127 : 1 }
+        for c in 0..<columns { sums[c] = 0 }
         for r in 0..<rows {
             let row = w + r * columns
             for c in 0..<columns {
-                q[r * columns + c] = Int8(max(-127, min(127, (row[c] / scales[c]).rounded(.toNearestOrEven))))
+                let value = Int8(max(-127, min(127, (row[c] / scales[c]).rounded(.toNearestOrEven))))
+                q[r * columns + c] = value
+                sums[c] += Float(value)   // exact: |sum| ≤ 127·rows < 2²⁴
             }
-        }
-        for c in 0..<columns { sums[c] = 0 }
-        for r in 0..<rows {
-            for c in 0..<columns { sums[c] += Float(q[r * columns + c]) }   // exact: |sum| ≤ 127·rows < 2²⁴
         }
     }
 
