@@ -56,9 +56,20 @@ struct BenchEncoderCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let options = ComputeOptions(threads: threads)
             // The token file first: its errors do not wait for the model to load.
             let fromFile = try tokens.map(EncoderWorkload.load(path:))
+            let backends: [ComputeBackend]
+            switch backend {
+            case .both: backends = [.blas, .naive]
+            case .blas: backends = [.blas]
+            case .naive: backends = [.naive]
+            case .onednn: backends = [.onednn]
+            }
+            // Loaded for the first backend measured, as a user of that backend loads it (a `.onednn` fp32 model
+            // keeps its dense weights in oneDNN's layout only, which the peak RSS reports).
+            let options = ComputeOptions(
+                backend: backends[0], threads: threads,
+                precision: backends[0] == .onednn ? precisionOptions.precision : .fp32)
             let model = try BertModel(folder: try modelOptions.folder(), options: options)
             var selected: [EncoderWorkload]
             if let fromFile {
@@ -67,13 +78,6 @@ struct BenchEncoderCommand: ParsableCommand {
                 selected = EncoderWorkload.all
             } else {
                 selected = workloads.compactMap(EncoderWorkload.named)
-            }
-            let backends: [ComputeBackend]
-            switch backend {
-            case .both: backends = [.blas, .naive]
-            case .blas: backends = [.blas]
-            case .naive: backends = [.naive]
-            case .onednn: backends = [.onednn]
             }
             var results: [EncoderBenchmark.Result] = []
             for workload in selected {

@@ -13,6 +13,15 @@ struct EncoderLayer: Sendable {
             feedForward: try FeedForward.load(scope, config, architecture))
     }
 
+    /// Calls `body` on the layer's dense layers in the order a pass runs them: query|key|value, attention output,
+    /// FFN input, FFN output (no array made: this runs before every pass).
+    func forEachDense(_ body: (Linear) throws(EncoderError) -> Void) throws(EncoderError) {
+        try body(attention.queryKeyValue)
+        try body(attention.outputDense)
+        try body(feedForward.intermediateDense)
+        try body(feedForward.outputDense)
+    }
+
     /// workspace.hidden (tokens, hidden) → the layer's output, in place.
     func forward(_ context: ForwardContext) {
         attention.forward(context)

@@ -56,9 +56,18 @@ public final class EncoderModel: Sendable {
         let storage = WeightStorage()
         let root = CheckpointScope(file: file, storage: storage, architecture: architecture)
         self.embeddings = try Embeddings.load(root, configuration, architecture)
+        try options.validate()
         var layers: [EncoderLayer] = []
         for index in 0..<configuration.numHiddenLayers {
-            layers.append(try EncoderLayer.load(root.scope("\(architecture.layerPrefix).\(index)"), configuration, architecture))
+            let layer = try EncoderLayer.load(root.scope("\(architecture.layerPrefix).\(index)"), configuration, architecture)
+            if options.backend == .onednn {
+                // Layer by layer, so that the load's peak holds one layer in both forms at most.
+                try layer.forEachDense { (linear) throws(EncoderError) in
+                    try linear.prepareOneDNN(options.precision)
+                    if options.precision == .fp32 { try linear.weights.releasePlain() }
+                }
+            }
+            layers.append(layer)
         }
         switch architecture.attentionBias {
         case nil:
@@ -75,26 +84,17 @@ public final class EncoderModel: Sendable {
         self.file = file
         self.workspaces = WorkspacePool(
             hiddenSize: configuration.hiddenSize, intermediateSize: configuration.intermediateSize)
-        try options.validate()
-        if options.backend == .onednn { try prepareOneDNN(options.precision) }
-    }
-
-    /// The dense layers, in the order a forward pass runs them.
-    private var denseLayers: [Linear] {
-        layers.flatMap {
-            [$0.attention.queryKeyValue, $0.attention.outputDense, $0.feedForward.intermediateDense,
-             $0.feedForward.outputDense]
-        }
     }
 
     /// Makes every dense layer's weights in oneDNN's layout for `precision` (once per precision; thread-safe):
     /// done at load when the default options ask for `.onednn`, else on the first `.onednn` pass. Each precision
     /// asked for keeps one more copy of the dense weights (fp32 the same size as the checkpoint's, bf16 half,
-    /// int8 a quarter).
+    /// int8 a quarter), except that a model loaded with `.onednn` fp32 as its default keeps its fp32 dense weights
+    /// in oneDNN's layout only (``DenseWeights``): it holds them once, like a BLAS model.
     /// - Throws: ``EncoderError/unsupportedPrecision(precision:backend:reason:)`` when the CPU cannot run
     ///   `precision` fast; ``EncoderError/oneDNN(operation:status:)`` when oneDNN fails.
     public func prepareOneDNN(_ precision: Precision) throws(EncoderError) {
-        for linear in denseLayers { try linear.prepareOneDNN(precision) }
+        for layer in layers { try layer.forEachDense { (linear) throws(EncoderError) in try linear.prepareOneDNN(precision) } }
     }
 
     /// Runs the encoder on a batch of sequences of any lengths.
@@ -158,7 +158,12 @@ public final class EncoderModel: Sendable {
         let paddingIndex = configuration.positionPaddingIndex
         // `.onednn` runs the attention's products on OpenBLAS too.
         if options.backend != .naive { OpenBLAS.ensureSingleThreaded() }
-        if options.backend == .onednn { try prepareOneDNN(options.precision) }
+        if options.backend == .onednn {
+            try prepareOneDNN(options.precision)
+        } else {
+            // A model loaded for `.onednn` fp32 keeps no plain weights until a BLAS or naive pass asks for them.
+            for layer in layers { try layer.forEachDense { (linear) throws(EncoderError) in try linear.weights.makePlain() } }
+        }
         return try workspaces.withWorkspace { (workspace: Workspace) throws(EncoderError) -> R in
             workspace.reserve(
                 tokens: tokens, maxLength: maxLength, workers: options.threads, oneDNN: options.backend == .onednn)

@@ -4,8 +4,8 @@
 /// (`NoTrans, NoTrans`), which OpenBLAS packs 15–25 % faster than `X·W` transposed when a batch has few
 /// tokens (measured at 16 rows; equal from 128 rows up).
 struct Linear: @unchecked Sendable {
-    /// Wᵀ: (inFeatures, outFeatures), row-major.
-    let weightTransposed: UnsafePointer<Float>
+    /// Wᵀ: (inFeatures, outFeatures): plain fp32 row-major for BLAS and naive, oneDNN's layouts for `.onednn`.
+    let weights: DenseWeights
     /// (outFeatures)
     let bias: UnsafePointer<Float>
     let inFeatures: Int
@@ -14,9 +14,6 @@ struct Linear: @unchecked Sendable {
     /// layer). Such inputs carry a few outlier channels far larger than the rest, which per-row 8-bit
     /// quantization cannot resolve: in ``Precision/int8`` these layers run in bf16 (see ``precision(for:)``).
     let readsLayerNormOutput: Bool
-    /// The weights in oneDNN's layout, per precision, made on first use by the `.onednn` backend.
-    let oneDNN = OneDNNWeights()
-
     /// The precision this layer runs in when a pass asks for `requested`: the int8 recipe quantizes only the
     /// layers whose input is not a LayerNorm's output (attention output, FFN output: 5/12 of the dense
     /// multiply-adds) and runs the others in bf16. Quantizing those too (per-row u8 activations) puts the
@@ -28,9 +25,7 @@ struct Linear: @unchecked Sendable {
 
     /// Makes the oneDNN weights for `precision` (once; later calls return at once).
     func prepareOneDNN(_ precision: Precision) throws(EncoderError) {
-        let precision = self.precision(for: precision)
-        if oneDNN.prepared(precision) != nil { return }
-        try oneDNN.prepare(precision, weightTransposed: weightTransposed, inFeatures: inFeatures, outFeatures: outFeatures)
+        try weights.prepareOneDNN(self.precision(for: precision))
     }
 
     /// Loads `<scope>.weight` (out, in) and `<scope>.bias` (out).
@@ -48,7 +43,8 @@ struct Linear: @unchecked Sendable {
     ) throws(EncoderError) -> Linear {
         let storage = scopes[0].storage
         let total = outFeatures * scopes.count
-        let weight = storage.allocate(inFeatures * total)   // (in, total)
+        let weight = try DenseWeights.allocatePlain(inFeatures: inFeatures, outFeatures: total)   // (in, total)
+        let dense = DenseWeights(plain: weight, inFeatures: inFeatures, outFeatures: total)
         let bias = storage.allocate(total)
         for (part, scope) in scopes.enumerated() {
             let column = part * outFeatures
@@ -69,7 +65,7 @@ struct Linear: @unchecked Sendable {
             }
         }
         return Linear(
-            weightTransposed: UnsafePointer(weight.baseAddress!), bias: UnsafePointer(bias.baseAddress!),
+            weights: dense, bias: UnsafePointer(bias.baseAddress!),
             inFeatures: inFeatures, outFeatures: total, readsLayerNormOutput: readsLayerNormOutput)
     }
 
@@ -83,7 +79,8 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let backend = context.backend
-        if backend == .onednn {
+        guard backend != .onednn, let weightTransposed = weights.plain else {
+            // `.blas` and `.naive` passes make the plain form first (EncoderModel.preparePlain), so only `.onednn` lands here.
             forwardOneDNN(x, rows: rows, into: y, context: context, epilogue: epilogue)
             return
         }
@@ -123,7 +120,7 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let workspace = context.workspace
-        guard let weights = oneDNN.prepared(precision(for: context.precision)) else {
+        guard let weights = weights.oneDNN.prepared(precision(for: context.precision)) else {
             workspace.oneDNNFailure.withLock {
                 $0 = $0 ?? .oneDNN(operation: "dense layer \(inFeatures)→\(outFeatures)", status: "weights not prepared")
             }

@@ -71,9 +71,10 @@ final class OneDNNWeights: Sendable {
                 var plain = dnnl_memory_desc_t()
                 try OneDNN.check(
                     dnnl_memory_desc_init_by_tag(&plain, 2, [Int64(k), Int64(n)], sourceType, dnnl_ab), "plain \(shape)")
-                try OneDNN.singleThreaded { () throws(EncoderError) in
-                    try Self.reorder(from: &plain, sourcePointer, to: &target, memory, engine: engine, what: shape)
-                }
+                var source: dnnl_memory_t?
+                try OneDNN.check(dnnl_memory_create(&source, &plain, engine, sourcePointer), "wrap \(shape)")
+                defer { dnnl_memory_destroy(source) }
+                try Self.reorder(from: &plain, source, to: &target, memory, engine: engine, what: shape)
             } catch {
                 dnnl_memory_destroy(memory)
                 scales?.deallocate()
@@ -86,29 +87,51 @@ final class OneDNNWeights: Sendable {
             self.columnSums = sums
         }
 
-        private static func reorder(
-            from plain: inout dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer,
-            to target: inout dnnl_memory_desc_t, _ destination: dnnl_memory_t, engine: OpaquePointer, what: String
-        ) throws(EncoderError) {
-            var source: dnnl_memory_t?
-            try OneDNN.check(dnnl_memory_create(&source, &plain, engine, pointer), "wrap \(what)")
-            defer { dnnl_memory_destroy(source) }
-            var description: dnnl_primitive_desc_t?
+        /// Writes the fp32 weights back in plain layout: Wᵀ (k, n) row-major, exactly (a reorder is a copy).
+        /// fp32 only. plain: (k, n).
+        func copyPlain(into plain: UnsafeMutablePointer<Float>) throws(EncoderError) {
+            let shape = "weights \(plan.k)×\(plan.n) \(plan.precision.rawValue)"
+            guard plan.precision == .fp32 else {
+                throw .oneDNN(operation: "reorder \(shape) to plain", status: "only fp32 weights reorder back exactly")
+            }
+            let engine = try OneDNN.engine.get().pointer
+            var description = dnnl_memory_desc_t()
             try OneDNN.check(
-                dnnl_reorder_primitive_desc_create(&description, &plain, engine, &target, engine, nil), "reorder \(what)")
-            defer { dnnl_primitive_desc_destroy(description) }
-            var reorder: dnnl_primitive_t?
-            try OneDNN.check(dnnl_primitive_create(&reorder, description), "reorder primitive \(what)")
-            defer { dnnl_primitive_destroy(reorder) }
-            var stream: dnnl_stream_t?
-            try OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
-            defer { dnnl_stream_destroy(stream) }
-            var arguments = [
-                dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: source),
-                dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: destination),
-            ]
-            try OneDNN.check(dnnl_primitive_execute(reorder, stream, 2, &arguments), "reorder \(what)")
-            try OneDNN.check(dnnl_stream_wait(stream), "reorder \(what)")
+                dnnl_memory_desc_init_by_tag(&description, 2, [Int64(plan.k), Int64(plan.n)], dnnl_f32, dnnl_ab),
+                "plain \(shape)")
+            var destination: dnnl_memory_t?
+            try OneDNN.check(dnnl_memory_create(&destination, &description, engine, plain), "wrap plain \(shape)")
+            defer { dnnl_memory_destroy(destination) }
+            var source = plan.weightsDescription
+            try Self.reorder(from: &source, memory, to: &description, destination, engine: engine, what: "\(shape) to plain")
+        }
+
+        /// Copies `source` (described by `from`) into `destination` (described by `to`), on one thread.
+        private static func reorder(
+            from sourceDescription: inout dnnl_memory_desc_t, _ source: dnnl_memory_t?,
+            to destinationDescription: inout dnnl_memory_desc_t, _ destination: dnnl_memory_t?,
+            engine: OpaquePointer, what: String
+        ) throws(EncoderError) {
+            try OneDNN.singleThreaded { () throws(EncoderError) in
+                var description: dnnl_primitive_desc_t?
+                try OneDNN.check(
+                    dnnl_reorder_primitive_desc_create(
+                        &description, &sourceDescription, engine, &destinationDescription, engine, nil),
+                    "reorder \(what)")
+                defer { dnnl_primitive_desc_destroy(description) }
+                var reorder: dnnl_primitive_t?
+                try OneDNN.check(dnnl_primitive_create(&reorder, description), "reorder primitive \(what)")
+                defer { dnnl_primitive_destroy(reorder) }
+                var stream: dnnl_stream_t?
+                try OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
+                defer { dnnl_stream_destroy(stream) }
+                var arguments = [
+                    dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: source),
+                    dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: destination),
+                ]
+                try OneDNN.check(dnnl_primitive_execute(reorder, stream, 2, &arguments), "reorder \(what)")
+                try OneDNN.check(dnnl_stream_wait(stream), "reorder \(what)")
+            }
         }
 
         deinit {
