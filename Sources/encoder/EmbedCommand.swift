@@ -33,8 +33,8 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output file, or - for standard output.", valueName: "file"))
     var output: String = "-"
 
-    @Option(help: "Matrix backend: blas, onednn or naive.")
-    var backend: ComputeBackend = .blas
+    @Option(help: "Matrix backend: onednn (oneDNN for the dense layers), blas or naive.")
+    var backend: ComputeBackend = .onednn
 
     @OptionGroup var precisionOptions: PrecisionOptions
 

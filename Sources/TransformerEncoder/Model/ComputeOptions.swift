@@ -1,6 +1,7 @@
 /// How a forward pass runs: which backend computes matrix products, in which precision, and on how many threads.
 public struct ComputeOptions: Sendable, Equatable {
-    /// `.blas` (OpenBLAS), `.onednn` (oneDNN's matmul for the dense layers) or `.naive` (plain Swift loops).
+    /// `.onednn` (oneDNN's matmul for the dense layers, the default: the fastest on every workload measured, see
+    /// Docs/Benchmarks.md), `.blas` (OpenBLAS) or `.naive` (plain Swift loops).
     public var backend: ComputeBackend
     /// Threads for one forward pass; defaults to the cores available. The total: no library adds threads of its own.
     public var threads: Int
@@ -10,7 +11,7 @@ public struct ComputeOptions: Sendable, Equatable {
     public var precision: Precision
 
     /// Options for `backend` on `threads` threads (all available cores when `nil`; at least 1), dense layers in `precision`.
-    public init(backend: ComputeBackend = .blas, threads: Int? = nil, precision: Precision = .fp32) {
+    public init(backend: ComputeBackend = .onednn, threads: Int? = nil, precision: Precision = .fp32) {
         self.backend = backend
         self.threads = max(1, threads ?? Parallel.availableCores)
         self.precision = precision

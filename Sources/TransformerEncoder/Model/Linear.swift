@@ -80,7 +80,7 @@ struct Linear: @unchecked Sendable {
     ) {
         let backend = context.backend
         guard backend != .onednn, let weightTransposed = weights.plain else {
-            // `.blas` and `.naive` passes make the plain form first (EncoderModel.preparePlain), so only `.onednn` lands here.
+            // `.blas` and `.naive` passes make the plain form first (`EncoderModel.run`), so only `.onednn` lands here.
             forwardOneDNN(x, rows: rows, into: y, context: context, epilogue: epilogue)
             return
         }
