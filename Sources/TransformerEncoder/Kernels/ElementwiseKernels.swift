@@ -37,6 +37,14 @@ enum ElementwiseKernels {
         }
     }
 
+    /// maxima[j] = max(maxima[j], |x[r, j]|) over the rows. x: (rows, n), maxima: (n).
+    static func updateColumnMaxima(_ maxima: UnsafeMutablePointer<Float>, of x: UnsafePointer<Float>, rows: Int, n: Int) {
+        for r in 0..<rows {
+            let row = x + r * n
+            for j in 0..<n { maxima[j] = max(maxima[j], abs(row[j])) }
+        }
+    }
+
     /// x[r, :] = LayerNorm(x[r, :] + y[r, :] + bias) · gamma + beta   (residual, bias and norm in one pass).
     ///
     /// x: (rows, n) residual in, result out; y: (rows, n) projection output; bias, gamma, beta: (n).

@@ -41,6 +41,50 @@ enum LowPrecisionKernels {
         }
     }
 
+    /// ``quantizeRows(_:rows:columns:into:scales:zeroPoints:)`` with the columns in `outliers` taken out first:
+    /// each row is copied to `scratch` (columns), its outlier entries moved to `outlierValues` (rows, outliers.count)
+    /// and set to 0 there, and the rest quantized. The outliers thus neither stretch the row's range nor enter the
+    /// u8 product (a 0 quantizes exactly to the zero point); ``addOutlierProduct`` adds their share back in fp32.
+    static func quantizeRows(
+        _ x: UnsafePointer<Float>, rows: Int, columns: Int,
+        into q: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, zeroPoints: UnsafeMutablePointer<Float>,
+        outliers: UnsafeBufferPointer<Int32>, outlierValues: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            scratch.update(from: x + r * columns, count: columns)
+            for (index, channel) in outliers.enumerated() {
+                outlierValues[r * outliers.count + index] = scratch[Int(channel)]
+                scratch[Int(channel)] = 0
+            }
+            quantizeRows(
+                scratch, rows: 1, columns: columns, into: q + r * columns, scales: scales + r, zeroPoints: zeroPoints + r)
+        }
+    }
+
+    /// y[r, :] += Σᵢ values[r, i] · weights[i, :]: the outlier channels' share of a product (fp32), after
+    /// ``quantizeRows(_:rows:columns:into:scales:zeroPoints:outliers:outlierValues:scratch:)`` left them out.
+    /// y: (rows, columns), values: (rows, count), weights: (count, columns), the rows of Wᵀ of those channels.
+    static func addOutlierProduct(
+        _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
+        values: UnsafePointer<Float>, weights: UnsafePointer<Float>, count: Int
+    ) {
+        for r in 0..<rows {
+            let row = y + r * columns
+            for i in 0..<count {
+                let v = values[r * count + i]
+                let v16 = SIMD16<Float>(repeating: v)
+                let w = weights + i * columns
+                var c = 0
+                while c + 16 <= columns {
+                    SIMDMath.store(SIMDMath.load(row + c) + v16 * SIMDMath.load(w + c), row + c)
+                    c += 16
+                }
+                while c < columns { row[c] += v * w[c]; c += 1 }
+            }
+        }
+    }
+
     /// Symmetric per-column s8 quantization of a row-major (rows, columns) matrix: scale[c] = max|w[:, c]| / 127
     /// (1 for an all-zero column), q[r, c] = round(w[r, c] / scale[c]), and sums[c] = Σᵣ q[r, c] (for the
     /// activations' zero points, see ``dequantize(_:rows:columns:rowScales:zeroPoints:columnScales:columnSums:)``).

@@ -15,6 +15,10 @@ final class DenseWeights: Sendable {
     let outFeatures: Int
     /// oneDNN's copies of the weights, per precision.
     let oneDNN = OneDNNWeights()
+    /// Input channels (rows of Wᵀ) that int8 leaves out of its 8-bit product (an FFN output's, set by the model's
+    /// int8 calibration before its int8 weights are made, ``EncoderModel/prepareOneDNN(_:)``); usually empty.
+    var int8Outliers: [Int32] { outliers.withLock { $0 } }
+    private let outliers = Mutex<[Int32]>([])
     /// The plain form's address, 0 while released. Written under `lock`; read without it on the hot path.
     private let plainAddress: Atomic<Int>
     private let lock = Mutex<Void>(())
@@ -24,6 +28,12 @@ final class DenseWeights: Sendable {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         plainAddress = Atomic(Int(bitPattern: plain))
+    }
+
+    /// Sets ``int8Outliers``; before the int8 weights are made (later calls change nothing once they exist).
+    func setInt8Outliers(_ channels: [Int32]) {
+        guard oneDNN.prepared(.int8) == nil else { return }
+        outliers.withLock { $0 = channels }
     }
 
     /// Zeroed pages for the plain form of a (inFeatures, outFeatures) weight.
@@ -75,7 +85,9 @@ final class DenseWeights: Sendable {
         if oneDNN.prepared(precision) != nil { return }
         try lock.withLock { (_: inout Void) throws(EncoderError) in
             if let plain {
-                try oneDNN.prepare(precision, weightTransposed: plain, inFeatures: inFeatures, outFeatures: outFeatures)
+                try oneDNN.prepare(
+                    precision, weightTransposed: plain, inFeatures: inFeatures, outFeatures: outFeatures,
+                    int8Outliers: int8Outliers)
                 return
             }
             guard let fp32 = oneDNN.prepared(.fp32) else {
@@ -84,7 +96,9 @@ final class DenseWeights: Sendable {
             let temporary = try Self.allocatePlain(inFeatures: inFeatures, outFeatures: outFeatures)
             defer { Self.freePlain(temporary, inFeatures: inFeatures, outFeatures: outFeatures) }
             try fp32.copyPlain(into: temporary)
-            try oneDNN.prepare(precision, weightTransposed: temporary, inFeatures: inFeatures, outFeatures: outFeatures)
+            try oneDNN.prepare(
+                precision, weightTransposed: temporary, inFeatures: inFeatures, outFeatures: outFeatures,
+                int8Outliers: int8Outliers)
         }
     }
 

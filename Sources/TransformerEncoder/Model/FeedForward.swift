@@ -10,6 +10,10 @@ struct FeedForward: @unchecked Sendable {
     let outputLayerNorm: LayerNorm
     let activation: Activation
 
+    /// Input channels of `output.dense` that ``Precision/int8`` multiplies in fp32 instead of 8 bits, per layer
+    /// (chosen by ``EncoderModel``'s int8 calibration).
+    static let int8OutlierCount = 8
+
     static func load(
         _ layer: CheckpointScope, _ config: EncoderConfiguration, _ architecture: ArchitectureDescription
     ) throws(EncoderError) -> FeedForward {
@@ -42,6 +46,10 @@ struct FeedForward: @unchecked Sendable {
                 ElementwiseKernels.addBiasActivate(
                     ws.intermediate + block.lowerBound * i, rows: block.count, n: i,
                     bias: intermediateDense.bias, activation: activation)
+                if let maxima = context.feedForwardMaxima {   // calibration: one thread
+                    ElementwiseKernels.updateColumnMaxima(
+                        maxima, of: ws.intermediate + block.lowerBound * i, rows: block.count, n: i)
+                }
             }
             outputDense.forward(ws.intermediate, rows: rows, into: projection, context: context) { block in
                 let offset = block.lowerBound * h

@@ -14,6 +14,9 @@ struct ForwardContext {
     let sequenceStarts: [Int]
     /// The additive bias on attention scores, shared by every layer (MPNet), or `nil`.
     let attentionBias: RelativePositionBias?
+    /// Calibration only (one thread): the current layer's (intermediate) running max |activation| per channel of
+    /// the FFN's GELU output, updated by ``FeedForward``; `nil` in ordinary passes.
+    var feedForwardMaxima: UnsafeMutablePointer<Float>? = nil
 
     var sequenceCount: Int { sequenceStarts.count - 1 }
 }

@@ -17,6 +17,12 @@ final class OneDNNSlot {
     /// (maxTileRows) the u8 zero point of each row of the current tile.
     let rowZeroPoints = UnsafeMutablePointer<Float>.allocate(capacity: OneDNNMatmulPlan.maxTileRows)
     private var memories: [Int: Memories] = [:]
+    /// (k) one activation row with its outlier channels zeroed (int8 with outliers).
+    private var rowScratch = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    private var rowScratchCount = 16
+    /// (maxTileRows, outlier count) the outlier channels' activations of the current tile (int8 with outliers).
+    private var outlierValues = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    private var outlierValuesCount = 16
 
     private struct Memories {
         let source: dnnl_memory_t
@@ -31,7 +37,7 @@ final class OneDNNSlot {
     ) throws(EncoderError) {
         let plan = weights.plan
         let (k, n) = (plan.k, plan.n)
-        try reserve(plan)
+        try reserve(plan, outliers: weights.outlierChannels.count)
         try OneDNN.singleThreaded { () throws(EncoderError) in
             var start = 0
             while start < rows {
@@ -49,10 +55,16 @@ final class OneDNNSlot {
                     LowPrecisionKernels.toBFloat16(
                         xTile, count: tileRows * k, into: activations.assumingMemoryBound(to: UInt16.self))
                     source = activations
-                case .int8:
+                case .int8 where weights.outlierChannels.isEmpty:
                     LowPrecisionKernels.quantizeRows(
                         xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
                         scales: rowScales, zeroPoints: rowZeroPoints)
+                    source = activations
+                case .int8:
+                    LowPrecisionKernels.quantizeRows(
+                        xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
+                        scales: rowScales, zeroPoints: rowZeroPoints, outliers: weights.outlierChannels,
+                        outlierValues: outlierValues, scratch: rowScratch)
                     source = activations
                 }
                 try execute(tile, source: source, weights: weights.memory, destination: yTile)
@@ -60,6 +72,11 @@ final class OneDNNSlot {
                     LowPrecisionKernels.dequantize(
                         yTile, rows: tileRows, columns: n, rowScales: rowScales, zeroPoints: rowZeroPoints,
                         columnScales: columnScales, columnSums: columnSums)
+                }
+                if let outlierWeights = weights.outlierWeights {
+                    LowPrecisionKernels.addOutlierProduct(
+                        yTile, rows: tileRows, columns: n, values: outlierValues, weights: outlierWeights,
+                        count: weights.outlierChannels.count)
                 }
                 start += tileRows
             }
@@ -87,8 +104,19 @@ final class OneDNNSlot {
         try OneDNN.check(status, "matmul \(tile.rows) rows")
     }
 
-    /// Grows the scratchpad and activation buffers for `plan`, and makes the stream, on first need.
-    private func reserve(_ plan: OneDNNMatmulPlan) throws(EncoderError) {
+    /// Grows the scratchpad and activation buffers for `plan` (and for `outliers` outlier channels), and makes
+    /// the stream, on first need.
+    private func reserve(_ plan: OneDNNMatmulPlan, outliers: Int) throws(EncoderError) {
+        if outliers > 0 && plan.k > rowScratchCount {
+            rowScratch.deallocate()
+            rowScratchCount = plan.k
+            rowScratch = UnsafeMutablePointer<Float>.allocate(capacity: rowScratchCount)
+        }
+        if outliers * OneDNNMatmulPlan.maxTileRows > outlierValuesCount {
+            outlierValues.deallocate()
+            outlierValuesCount = outliers * OneDNNMatmulPlan.maxTileRows
+            outlierValues = UnsafeMutablePointer<Float>.allocate(capacity: outlierValuesCount)
+        }
         if stream == nil {
             let engine = try OneDNN.engine.get().pointer
             try OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
@@ -136,5 +164,7 @@ final class OneDNNSlot {
         activations.deallocate()
         rowScales.deallocate()
         rowZeroPoints.deallocate()
+        rowScratch.deallocate()
+        outlierValues.deallocate()
     }
 }

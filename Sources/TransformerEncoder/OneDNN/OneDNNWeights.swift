@@ -13,14 +13,18 @@ final class OneDNNWeights: Sendable {
     }
 
     /// Makes (once; thread-safe) the weights for `precision` from `Wᵀ` (inFeatures, outFeatures) fp32, row-major.
+    /// In int8, the input channels in `int8Outliers` are left out of the u8×s8 product and multiplied in fp32
+    /// (``Prepared/outlierChannels``).
     @discardableResult
     func prepare(
-        _ precision: Precision, weightTransposed: UnsafePointer<Float>, inFeatures k: Int, outFeatures n: Int
+        _ precision: Precision, weightTransposed: UnsafePointer<Float>, inFeatures k: Int, outFeatures n: Int,
+        int8Outliers: [Int32] = []
     ) throws(EncoderError) -> Prepared {
         try prepared.withLock { (prepared: inout [Precision: Prepared]) throws(EncoderError) -> Prepared in
             if let done = prepared[precision] { return done }
             let plan = try OneDNNMatmulPlan.plan(k: k, n: n, precision: precision)
-            let weights = try Prepared(plan: plan, weightTransposed: weightTransposed)
+            let weights = try Prepared(
+                plan: plan, weightTransposed: weightTransposed, outliers: precision == .int8 ? int8Outliers : [])
             prepared[precision] = weights
             return weights
         }
@@ -36,8 +40,13 @@ final class OneDNNWeights: Sendable {
         let columnScales: UnsafeMutablePointer<Float>?
         /// int8 only: (n) Σₖ q[k, c], to take the activations' zero points out of the u8×s8 sums.
         let columnSums: UnsafeMutablePointer<Float>?
+        /// int8 only: input channels (rows of Wᵀ) kept out of the u8×s8 product, because their activations dwarf
+        /// the others' (the GELU outputs feeding an FFN's second layer have a few such channels); empty otherwise.
+        let outlierChannels: UnsafeBufferPointer<Int32>
+        /// (outlierChannels.count, n) fp32: those rows of Wᵀ, multiplied in fp32 (``LowPrecisionKernels/addOutlierProduct``).
+        let outlierWeights: UnsafeMutablePointer<Float>?
 
-        init(plan: OneDNNMatmulPlan, weightTransposed: UnsafePointer<Float>) throws(EncoderError) {
+        init(plan: OneDNNMatmulPlan, weightTransposed: UnsafePointer<Float>, outliers: [Int32] = []) throws(EncoderError) {
             let engine = try OneDNN.engine.get().pointer
             let (k, n) = (plan.k, plan.n)
             let shape = "weights \(k)×\(n) \(plan.precision.rawValue)"
@@ -47,7 +56,10 @@ final class OneDNNWeights: Sendable {
             guard let memory else { throw .oneDNN(operation: "allocate \(shape)", status: "no memory") }
             var scales: UnsafeMutablePointer<Float>?
             var sums: UnsafeMutablePointer<Float>?
-            do {
+            let channels = UnsafeMutableBufferPointer<Int32>.allocate(capacity: outliers.count)
+            _ = channels.initialize(from: outliers)
+            let outlierWeights = outliers.isEmpty ? nil : UnsafeMutablePointer<Float>.allocate(capacity: outliers.count * n)
+            do throws(EncoderError) {
                 // The plain source: fp32 Wᵀ as it is (oneDNN converts to bf16 while reordering), or s8 quantized here.
                 var quantized: UnsafeMutablePointer<Int8>?
                 defer { quantized?.deallocate() }
@@ -60,8 +72,23 @@ final class OneDNNWeights: Sendable {
                     quantized = q
                     scales = s
                     sums = sum
-                    LowPrecisionKernels.quantizeColumns(
-                        weightTransposed, rows: k, columns: n, into: q, scales: s, sums: sum)
+                    if let outlierWeights {
+                        // The outlier rows go to fp32; the rest is quantized with them as zeros (so they set no scale).
+                        let rest = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+                        defer { rest.deallocate() }
+                        rest.update(from: weightTransposed, count: k * n)
+                        for (index, channel) in outliers.enumerated() {
+                            guard channel >= 0, Int(channel) < k else {
+                                throw EncoderError.invalidArgument(name: "int8 outlier channel", reason: "\(channel) is not below \(k)")
+                            }
+                            (outlierWeights + index * n).update(from: rest + Int(channel) * n, count: n)
+                            (rest + Int(channel) * n).update(repeating: 0, count: n)
+                        }
+                        LowPrecisionKernels.quantizeColumns(rest, rows: k, columns: n, into: q, scales: s, sums: sum)
+                    } else {
+                        LowPrecisionKernels.quantizeColumns(
+                            weightTransposed, rows: k, columns: n, into: q, scales: s, sums: sum)
+                    }
                     sourceType = dnnl_s8
                     sourcePointer = UnsafeMutableRawPointer(q)
                 } else {
@@ -79,12 +106,16 @@ final class OneDNNWeights: Sendable {
                 dnnl_memory_destroy(memory)
                 scales?.deallocate()
                 sums?.deallocate()
+                channels.deallocate()
+                outlierWeights?.deallocate()
                 throw error
             }
             self.plan = plan
             self.memory = memory
             self.columnScales = scales
             self.columnSums = sums
+            self.outlierChannels = UnsafeBufferPointer(channels)
+            self.outlierWeights = outlierWeights
         }
 
         /// Writes the fp32 weights back in plain layout: Wᵀ (k, n) row-major, exactly (a reorder is a copy).
@@ -138,6 +169,8 @@ final class OneDNNWeights: Sendable {
             dnnl_memory_destroy(memory)
             columnScales?.deallocate()
             columnSums?.deallocate()
+            outlierChannels.deallocate()
+            outlierWeights?.deallocate()
         }
     }
 }
