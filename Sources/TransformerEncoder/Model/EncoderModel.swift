@@ -64,11 +64,7 @@ public final class EncoderModel: Sendable {
         for index in 0..<configuration.numHiddenLayers {
             let layer = try EncoderLayer.load(root.scope("\(architecture.layerPrefix).\(index)"), configuration, architecture)
             if options.backend == .onednn {
-                // Layer by layer, so that the load's peak holds one layer in both forms at most.
-                try layer.forEachDense { (linear) throws(EncoderError) in
-                    try linear.prepareOneDNN(options.precision)
-                    if options.precision == .fp32 { try linear.weights.releasePlain() }
-                }
+                try layer.forEachDense { (linear) throws(EncoderError) in try linear.prepareOneDNN(options.precision) }
             }
             layers.append(layer)
         }
@@ -90,10 +86,10 @@ public final class EncoderModel: Sendable {
     }
 
     /// Makes every dense layer's weights in oneDNN's layout for `precision` (once per precision; thread-safe):
-    /// done at load when the default options ask for `.onednn`, else on the first `.onednn` pass. Each precision
-    /// asked for keeps one more copy of the dense weights (fp32 the same size as the checkpoint's, bf16 half,
-    /// int8 a quarter), except that a model loaded with `.onednn` fp32 as its default keeps its fp32 dense weights
-    /// in oneDNN's layout only (``DenseWeights``): it holds them once, like a BLAS model.
+    /// done at load when the default options ask for `.onednn`, else on the first `.onednn` pass. bf16 keeps one
+    /// more copy of the dense weights, half the size of the checkpoint's, int8 a quarter (and int8 first calibrates,
+    /// ``calibrateInt8()``); fp32 needs none: oneDNN multiplies the plain weights in place, so a `.onednn` fp32 model
+    /// holds its weights once, like a BLAS model.
     /// - Throws: ``EncoderError/unsupportedPrecision(precision:backend:reason:)`` when the CPU cannot run
     ///   `precision` fast; ``EncoderError/oneDNN(operation:status:)`` when oneDNN fails.
     public func prepareOneDNN(_ precision: Precision) throws(EncoderError) {
@@ -114,9 +110,7 @@ public final class EncoderModel: Sendable {
             let maxima = UnsafeMutablePointer<Float>.allocate(capacity: layers.count * i)
             defer { maxima.deallocate() }
             maxima.initialize(repeating: 0, count: layers.count * i)
-            // fp32 on whichever form of the weights the model holds (a `.onednn` fp32 model has no plain form).
-            let plainHeld = layers.first?.attention.queryKeyValue.weights.plain != nil
-            let options = ComputeOptions(backend: plainHeld ? .blas : .onednn, threads: 1, precision: .fp32)
+            let options = ComputeOptions(backend: .onednn, threads: 1, precision: .fp32)
             try run(calibrationSequences(), options: options, capturingHiddenStates: false, feedForwardMaxima: maxima) { _, _ in }
             for (index, layer) in layers.enumerated() {
                 let layerMaxima = maxima + index * i
@@ -215,12 +209,7 @@ public final class EncoderModel: Sendable {
         let paddingIndex = configuration.positionPaddingIndex
         // `.onednn` runs the attention's products on OpenBLAS too.
         if options.backend != .naive { OpenBLAS.ensureSingleThreaded() }
-        if options.backend == .onednn {
-            try prepareOneDNN(options.precision)
-        } else {
-            // A model loaded for `.onednn` fp32 keeps no plain weights until a BLAS or naive pass asks for them.
-            for layer in layers { try layer.forEachDense { (linear) throws(EncoderError) in try linear.weights.makePlain() } }
-        }
+        if options.backend == .onednn { try prepareOneDNN(options.precision) }
         return try workspaces.withWorkspace { (workspace: Workspace) throws(EncoderError) -> R in
             workspace.reserve(
                 tokens: tokens, maxLength: maxLength, workers: options.threads, oneDNN: options.backend == .onednn)

@@ -23,9 +23,33 @@ struct Linear: @unchecked Sendable {
         requested == .int8 && readsLayerNormOutput ? .bf16 : requested
     }
 
-    /// Makes the oneDNN weights for `precision` (once; later calls return at once).
+    /// Makes the oneDNN weights for `precision` (once; later calls return at once). fp32 needs none: it multiplies
+    /// the plain `Wᵀ` in place (``forwardOneDNNColumns(_:rows:into:context:epilogue:)``).
     func prepareOneDNN(_ precision: Precision) throws(EncoderError) {
-        try weights.prepareOneDNN(self.precision(for: precision))
+        let precision = self.precision(for: precision)
+        guard precision == .fp32 else {
+            try weights.prepareOneDNN(precision)
+            return
+        }
+        // The column-block plans a pass on up to every core will use, made now rather than in the first pass.
+        if weights.fp32PlansMade.load(ordering: .acquiring) { return }
+        let (unit, minimum) = columnUnits
+        for threads in 1...max(1, Parallel.availableCores) {
+            let chunks = max(1, min(threads, outFeatures / unit / minimum))
+            for width in Set((0..<chunks).map { c in
+                ((c + 1 == chunks ? outFeatures / unit : outFeatures / unit * (c + 1) / chunks) - outFeatures / unit * c / chunks) * unit
+            }) {
+                _ = try OneDNNMatmulPlan.columnBlock(k: inFeatures, n: width, stride: outFeatures)
+            }
+        }
+        weights.fp32PlansMade.store(true, ordering: .releasing)
+    }
+
+    /// How ``forwardOneDNNColumns(_:rows:into:context:epilogue:)`` splits the columns: in units of 16 (oneDNN's
+    /// vector width) when they divide them, at least 64 columns per thread.
+    private var columnUnits: (unit: Int, minimumUnits: Int) {
+        let unit = outFeatures % 16 == 0 ? 16 : 1
+        return (unit, max(1, 64 / unit))
     }
 
     /// Loads `<scope>.weight` (out, in) and `<scope>.bias` (out).
@@ -43,8 +67,8 @@ struct Linear: @unchecked Sendable {
     ) throws(EncoderError) -> Linear {
         let storage = scopes[0].storage
         let total = outFeatures * scopes.count
-        let weight = try DenseWeights.allocatePlain(inFeatures: inFeatures, outFeatures: total)   // (in, total)
-        let dense = DenseWeights(plain: weight, inFeatures: inFeatures, outFeatures: total)
+        let dense = DenseWeights(inFeatures: inFeatures, outFeatures: total)
+        let weight = dense.plain   // Wᵀ: (in, total)
         let bias = storage.allocate(total)
         for (part, scope) in scopes.enumerated() {
             let column = part * outFeatures
@@ -79,8 +103,8 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let backend = context.backend
-        guard backend != .onednn, let weightTransposed = weights.plain else {
-            // `.blas` and `.naive` passes make the plain form first (`EncoderModel.run`), so only `.onednn` lands here.
+        let weightTransposed = UnsafePointer(weights.plain)
+        if backend == .onednn {
             forwardOneDNN(x, rows: rows, into: y, context: context, epilogue: epilogue)
             return
         }
@@ -112,7 +136,43 @@ struct Linear: @unchecked Sendable {
         }
     }
 
-    /// ``forward(_:rows:into:context:epilogue:)`` on oneDNN: the rows split across the context's threads (at
+    /// Rows per block of ``forwardOneDNNColumns(_:rows:into:context:epilogue:)``: 4 tiles of 128 rows, so each
+    /// thread's block of `Wᵀ` (≤ 1.2 MB in all-MiniLM-L6-v2) is read once per 512 rows and the block's output
+    /// (≤ 3 MB) is still in cache for the epilogue.
+    static let oneDNNColumnBlockRows = 4 * OneDNNMatmulPlan.maxTileRows
+
+    /// fp32 ``forward(_:rows:into:context:epilogue:)`` on oneDNN: in blocks of rows, the output columns split across
+    /// the context's threads (each thread multiplies all the block's rows by its own columns of the plain `Wᵀ`, in
+    /// place, see ``OneDNNMatmulPlan/columnBlock(k:n:stride:)``), then `epilogue` on the block's rows, split by rows.
+    private func forwardOneDNNColumns(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+        context: ForwardContext, epilogue: (Range<Int>) -> Void
+    ) {
+        let workspace = context.workspace
+        let weightTransposed = UnsafePointer(weights.plain)
+        let threads = rows * outFeatures * inFeatures < Parallel.minimumParallelWork ? 1 : context.threads
+        let (unit, minimum) = columnUnits
+        for start in stride(from: 0, to: rows, by: Self.oneDNNColumnBlockRows) {
+            let count = min(Self.oneDNNColumnBlockRows, rows - start)
+            Parallel.forEachNumberedChunk(count: outFeatures / unit, threads: threads, minimumChunk: minimum) {
+                units, chunk in
+                let columns = units.lowerBound * unit..<units.upperBound * unit
+                do throws(EncoderError) {
+                    let plan = try OneDNNMatmulPlan.columnBlock(k: inFeatures, n: columns.count, stride: outFeatures)
+                    try workspace.oneDNNSlots[chunk].multiplyColumns(
+                        x + start * inFeatures, rows: count, plan: plan, weights: weightTransposed + columns.lowerBound,
+                        into: y + start * outFeatures + columns.lowerBound)
+                } catch {
+                    workspace.oneDNNFailure.withLock { $0 = $0 ?? error }
+                }
+            }
+            Parallel.forEachChunk(count: count, threads: threads, minimumChunk: 8) { block in
+                epilogue(start + block.lowerBound..<start + block.upperBound)
+            }
+        }
+    }
+
+    /// ``forward(_:rows:into:context:epilogue:)`` on oneDNN in bf16 or int8: the rows split across the context's threads (at
     /// least 8 rows each; oneDNN's kernel keeps ~90 % of its 16-row speed at 8 rows), each block one
     /// single-threaded oneDNN product in the context's precision, then `epilogue` on it while it is in cache.
     private func forwardOneDNN(
@@ -120,7 +180,12 @@ struct Linear: @unchecked Sendable {
         context: ForwardContext, epilogue: (Range<Int>) -> Void
     ) {
         let workspace = context.workspace
-        guard let weights = weights.oneDNN.prepared(precision(for: context.precision)) else {
+        let precision = precision(for: context.precision)
+        if precision == .fp32 {
+            forwardOneDNNColumns(x, rows: rows, into: y, context: context, epilogue: epilogue)
+            return
+        }
+        guard let weights = weights.oneDNN.prepared(precision) else {
             workspace.oneDNNFailure.withLock {
                 $0 = $0 ?? .oneDNN(operation: "dense layer \(inFeatures)→\(outFeatures)", status: "weights not prepared")
             }

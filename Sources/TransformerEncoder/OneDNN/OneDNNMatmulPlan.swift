@@ -14,6 +14,9 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
     let k: Int
     let n: Int
     let precision: Precision
+    /// For a plan over a block of columns of a larger product (``columnBlock(k:n:stride:)``): the row stride of the
+    /// whole `Wᵀ` and `y`, which the plan reads and writes in place (weights in plain layout, no reordered copy).
+    let rowStride: Int?
     /// The weights' layout, chosen by oneDNN for this shape and precision.
     let weightsDescription: dnnl_memory_desc_t
     /// oneDNN's name for the kernel, e.g. "brg:avx512_core_bf16".
@@ -40,10 +43,13 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
         let scratchpadDescription: dnnl_memory_desc_t
         /// Identifies the tile across plans (for per-thread memory objects).
         let identifier: Int
+        /// A column-block plan's weights (plain, strided), whose memory object is per thread like the others.
+        let weightsDescription: dnnl_memory_desc_t?
 
         init(rows: Int, primitive: dnnl_primitive_t, source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t,
-             scratchpad: dnnl_memory_desc_t, identifier: Int) {
+             scratchpad: dnnl_memory_desc_t, identifier: Int, weights: dnnl_memory_desc_t?) {
             self.rows = rows
+            self.weightsDescription = weights
             self.primitive = primitive
             self.sourceDescription = source
             self.destinationDescription = destination
@@ -56,16 +62,30 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
 
     /// The plan for `k`×`n` weights in `precision`, made on first use and shared by the whole process.
     static func plan(k: Int, n: Int, precision: Precision) throws(EncoderError) -> OneDNNMatmulPlan {
+        try cached(Key(k: k, n: n, precision: precision, stride: 0))
+    }
+
+    /// The fp32 plan for `y[:, c..<c+n] = x · Wᵀ[:, c..<c+n]` with `Wᵀ` and `y` of row stride `stride` used in place:
+    /// how the `.onednn` backend runs fp32, each thread on a block of columns (see ``Linear``). oneDNN runs its jit
+    /// sgemm kernel on plain strided weights (no reordered copy, so fp32 holds the weights once); measured with
+    /// 2 threads on this CPU, columns split this way run a 16-row pass over all-MiniLM-L6-v2's 24 dense layers in
+    /// 0.9 ms against 1.6 ms for rows split over reordered weights (each thread then streams only its half of the
+    /// 42 MB of weights), and 128-row tiles 10 % faster; one thread alone is within 1–8 % of the reordered kernel.
+    static func columnBlock(k: Int, n: Int, stride: Int) throws(EncoderError) -> OneDNNMatmulPlan {
+        try cached(Key(k: k, n: n, precision: .fp32, stride: stride))
+    }
+
+    private static func cached(_ key: Key) throws(EncoderError) -> OneDNNMatmulPlan {
         try plans.withLock { (plans: inout [Key: OneDNNMatmulPlan]) throws(EncoderError) -> OneDNNMatmulPlan in
-            let key = Key(k: k, n: n, precision: precision)
             if let plan = plans[key] { return plan }
-            let plan = try OneDNNMatmulPlan(k: k, n: n, precision: precision)
+            let plan = try OneDNNMatmulPlan(
+                k: key.k, n: key.n, precision: key.precision, rowStride: key.stride == 0 ? nil : key.stride)
             plans[key] = plan
             return plan
         }
     }
 
-    private struct Key: Hashable { let k: Int, n: Int, precision: Precision }
+    private struct Key: Hashable { let k: Int, n: Int, precision: Precision, stride: Int }
     private static let plans = Mutex<[Key: OneDNNMatmulPlan]>([:])
     private static let nextIdentifier = Atomic<Int>(0)
 
@@ -79,13 +99,14 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
         }
     }
 
-    private init(k: Int, n: Int, precision: Precision) throws(EncoderError) {
+    private init(k: Int, n: Int, precision: Precision, rowStride stride: Int?) throws(EncoderError) {
         try OneDNN.checkSupport(precision)
         let engine = try OneDNN.engine.get().pointer
         let types = Self.dataTypes(precision)
         self.k = k
         self.n = n
         self.precision = precision
+        self.rowStride = stride
         let shape = "\(k)×\(n) \(precision.rawValue)"
 
         var attributes: dnnl_primitive_attr_t?
@@ -105,11 +126,21 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
             var destination = dnnl_memory_desc_t()
             try OneDNN.check(
                 dnnl_memory_desc_init_by_tag(&source, 2, [Int64(rows), Int64(k)], types.source, dnnl_ab), "source \(rows)×\(k)")
-            try OneDNN.check(
-                dnnl_memory_desc_init_by_tag(&destination, 2, [Int64(rows), Int64(n)], dnnl_f32, dnnl_ab),
-                "destination \(rows)×\(n)")
+            if let stride {
+                try OneDNN.check(
+                    dnnl_memory_desc_init_by_strides(&destination, 2, [Int64(rows), Int64(n)], dnnl_f32, [Int64(stride), 1]),
+                    "destination \(rows)×\(n) of stride \(stride)")
+            } else {
+                try OneDNN.check(
+                    dnnl_memory_desc_init_by_tag(&destination, 2, [Int64(rows), Int64(n)], dnnl_f32, dnnl_ab),
+                    "destination \(rows)×\(n)")
+            }
             if let chosen = chosenWeights {
                 weights = chosen
+            } else if let stride {
+                try OneDNN.check(
+                    dnnl_memory_desc_init_by_strides(&weights, 2, [Int64(k), Int64(n)], types.weights, [Int64(stride), 1]),
+                    "weights \(shape) of stride \(stride)")
             } else {
                 try OneDNN.check(
                     dnnl_memory_desc_init_by_tag(&weights, 2, [Int64(k), Int64(n)], types.weights, dnnl_format_tag_any),
@@ -149,7 +180,8 @@ final class OneDNNMatmulPlan: @unchecked Sendable {
             guard let primitive else { throw .oneDNN(operation: "matmul primitive \(rows)×\(shape)", status: "no primitive") }
             tiles.append(Tile(
                 rows: rows, primitive: primitive, source: source, destination: destination, scratchpad: scratchpad,
-                identifier: Self.nextIdentifier.wrappingAdd(1, ordering: .relaxed).oldValue))
+                identifier: Self.nextIdentifier.wrappingAdd(1, ordering: .relaxed).oldValue,
+                weights: stride == nil ? nil : chosenWeights))
         }
         self.weightsDescription = chosenWeights!
         self.implementation = implementation

@@ -28,6 +28,38 @@ final class OneDNNSlot {
         let source: dnnl_memory_t
         let destination: dnnl_memory_t
         let scratchpad: dnnl_memory_t
+        /// Column-block plans only: their plain weights, set on every call.
+        let weights: dnnl_memory_t?
+    }
+
+    /// `y[:, block] = x · Wᵀ[:, block]` in fp32 on a ``OneDNNMatmulPlan/columnBlock(k:n:stride:)`` plan, tile by tile
+    /// over the rows, `Wᵀ` and `y` read and written in place. x: (rows, k); weights: the block's first column of
+    /// `Wᵀ` (k rows of stride `plan.rowStride`); y: the block's first column of `y` (rows of stride `plan.rowStride`).
+    func multiplyColumns(
+        _ x: UnsafePointer<Float>, rows: Int, plan: OneDNNMatmulPlan, weights: UnsafePointer<Float>,
+        into y: UnsafeMutablePointer<Float>
+    ) throws(EncoderError) {
+        let (k, stride) = (plan.k, plan.rowStride ?? plan.n)
+        try reserve(plan, outliers: 0)
+        try OneDNN.singleThreaded { () throws(EncoderError) in
+            var start = 0
+            while start < rows {
+                let left = rows - start
+                let tileRows = left >= OneDNNMatmulPlan.maxTileRows ? OneDNNMatmulPlan.maxTileRows
+                    : left >= 16 ? left / 16 * 16 : left
+                let tile = plan.tiles[OneDNNMatmulPlan.tileIndex(rows: tileRows)]
+                let memories = try self.memories(for: tile)
+                guard let weightsMemory = memories.weights else {
+                    throw .oneDNN(operation: "matmul \(tile.rows) rows", status: "not a column-block plan")
+                }
+                try OneDNN.check(
+                    dnnl_memory_set_data_handle(weightsMemory, UnsafeMutableRawPointer(mutating: weights)), "set weights")
+                try execute(
+                    tile, source: UnsafeMutableRawPointer(mutating: x + start * k), weights: weightsMemory,
+                    destination: y + start * stride)
+                start += tileRows
+            }
+        }
     }
 
     /// `y (rows, n) fp32 = x (rows, k) · Wᵀ`, tile by tile; for int8 each tile's output is dequantized
@@ -142,13 +174,17 @@ final class OneDNNSlot {
         var source: dnnl_memory_t?
         var destination: dnnl_memory_t?
         var scratchpad: dnnl_memory_t?
+        var weights: dnnl_memory_t?
+        if var weightsDescription = tile.weightsDescription {
+            try OneDNN.check(dnnl_memory_create(&weights, &weightsDescription, engine, nil), "weights memory")
+        }
         try OneDNN.check(dnnl_memory_create(&source, &sourceDescription, engine, nil), "source memory")
         try OneDNN.check(dnnl_memory_create(&destination, &destinationDescription, engine, nil), "destination memory")
         try OneDNN.check(dnnl_memory_create(&scratchpad, &scratchpadDescription, engine, nil), "scratchpad memory")
         guard let source, let destination, let scratchpad else {
             throw .oneDNN(operation: "memory objects", status: "none made")
         }
-        let made = Memories(source: source, destination: destination, scratchpad: scratchpad)
+        let made = Memories(source: source, destination: destination, scratchpad: scratchpad, weights: weights)
         memories[tile.identifier] = made
         return made
     }
@@ -158,6 +194,7 @@ final class OneDNNSlot {
             dnnl_memory_destroy(made.source)
             dnnl_memory_destroy(made.destination)
             dnnl_memory_destroy(made.scratchpad)
+            if let weights = made.weights { dnnl_memory_destroy(weights) }
         }
         if let stream { dnnl_stream_destroy(stream) }
         scratchpad.deallocate()
