@@ -1,18 +1,20 @@
 import CBLAS
+import CDNNL
 
 /// Which implementation computes the matrix products of the encoder.
 ///
 /// The value is chosen at run time and passed down to every block, so the whole encoder runs on
-/// any backend: `.blas` calls OpenBLAS's `cblas_sgemm`; `.onednn` runs the dense layers (``Linear``) on
-/// oneDNN's matmul primitive, with weights reordered once into oneDNN's own layout, in the
-/// ``ComputeOptions/precision`` asked for, and every other product (attention, heads) on OpenBLAS;
+/// any backend: `.onednn` (the default) runs the dense layers (``Linear``) on oneDNN's matmul primitive in the
+/// ``ComputeOptions/precision`` asked for (fp32 on the plain weights in place, bf16/int8 on copies reordered once)
+/// and every other product (attention, heads) on oneDNN's `dnnl_sgemm` (Docs/OneDNN.md); `.blas` calls OpenBLAS's
+/// `cblas_sgemm`;
 /// `.naive` is the textbook triple loop and is the reference that the other results are checked against.
 public enum ComputeBackend: String, Sendable, CaseIterable, Codable {
     /// OpenBLAS `cblas_sgemm`.
     case blas
     /// The textbook triple loop (``NaiveGEMM``): no BLAS, no blocking, no packing.
     case naive
-    /// oneDNN's matmul for the dense layers (fp32, bf16 or int8); OpenBLAS for the other products.
+    /// oneDNN: its matmul for the dense layers (fp32, bf16 or int8), its `dnnl_sgemm` for the other products.
     case onednn
 }
 
@@ -113,14 +115,24 @@ extension ComputeBackend {
         beta: Float, c: UnsafeMutablePointer<Float>?, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        if k == 0 && self != .naive {  // keep the contract explicit for the libraries too: C = β·C.
+            NaiveGEMM.gemm(
+                transposeA: .none, transposeB: .none, m: m, n: n, k: 0,
+                alpha: alpha, a: c!, lda: 1, b: c!, ldb: 1, beta: beta, c: c!, ldc: ldc)
+            return
+        }
         switch self {
-        case .blas, .onednn:  // `.onednn` runs only the dense layers on oneDNN (see ``Linear``); the rest on OpenBLAS.
-            if k == 0 {  // OpenBLAS handles k == 0, but keep the contract explicit: C = β·C.
-                NaiveGEMM.gemm(
-                    transposeA: .none, transposeB: .none, m: m, n: n, k: 0,
-                    alpha: alpha, a: c!, lda: 1, b: c!, ldb: 1, beta: beta, c: c!, ldc: ldc)
-                return
+        case .onednn:
+            // The products besides the dense layers (attention, heads) on oneDNN's own sgemm, on this thread:
+            // at attention's shapes (L × 32 × L) it is 1.9–2.3× OpenBLAS's Haswell kernel at L = 128 and as fast as
+            // its own AVX-512 one (Docs/OneDNN.md), so `.onednn` does not depend on OPENBLAS_CORETYPE.
+            let transA = CChar(UInt8(ascii: transposeA == .none ? "N" : "T"))
+            let transB = CChar(UInt8(ascii: transposeB == .none ? "N" : "T"))
+            _ = OneDNN.singleThreaded {
+                dnnl_sgemm(
+                    transA, transB, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
             }
+        case .blas:
             cblas_sgemm(
                 CblasRowMajor,
                 transposeA == .none ? CblasNoTrans : CblasTrans,
