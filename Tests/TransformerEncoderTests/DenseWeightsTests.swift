@@ -121,5 +121,14 @@ final class Int8OutlierTests: XCTestCase {
             XCTAssertTrue(layer.attention.outputDense.weights.int8Outliers.isEmpty)
             XCTAssertEqual(layer.attention.outputDense.weights.oneDNN.prepared(.int8)?.outlierChannels.count, 0)
         }
+        // A model loaded with int8 as its default (as `encoder embed --precision int8` loads it) calibrates too,
+        // and picks the same channels.
+        let int8Model = try EncoderModel(
+            folder: try TestSupport.defaultModelFolder(), options: ComputeOptions(backend: .onednn, threads: 2, precision: .int8))
+        for (index, (a, b)) in zip(int8Model.layers, model.layers).enumerated() {
+            XCTAssertEqual(
+                a.feedForward.outputDense.weights.oneDNN.prepared(.int8)?.outlierChannels.map { $0 },
+                b.feedForward.outputDense.weights.int8Outliers, "layer \(index)")
+        }
     }
 }

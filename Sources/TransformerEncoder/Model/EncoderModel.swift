@@ -62,11 +62,7 @@ public final class EncoderModel: Sendable {
         try options.validate()
         var layers: [EncoderLayer] = []
         for index in 0..<configuration.numHiddenLayers {
-            let layer = try EncoderLayer.load(root.scope("\(architecture.layerPrefix).\(index)"), configuration, architecture)
-            if options.backend == .onednn {
-                try layer.forEachDense { (linear) throws(EncoderError) in try linear.prepareOneDNN(options.precision) }
-            }
-            layers.append(layer)
+            layers.append(try EncoderLayer.load(root.scope("\(architecture.layerPrefix).\(index)"), configuration, architecture))
         }
         switch architecture.attentionBias {
         case nil:
@@ -83,6 +79,8 @@ public final class EncoderModel: Sendable {
         self.file = file
         self.workspaces = WorkspacePool(
             hiddenSize: configuration.hiddenSize, intermediateSize: configuration.intermediateSize)
+        // After every layer is loaded: int8 first calibrates on the whole model.
+        if options.backend == .onednn { try prepareOneDNN(options.precision) }
     }
 
     /// Makes every dense layer's weights in oneDNN's layout for `precision` (once per precision; thread-safe):
