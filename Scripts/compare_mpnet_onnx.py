@@ -5,7 +5,7 @@ Exports the MPNetModel of models/all-mpnet-base-v2 with torch.onnx (TorchScript 
 .build-bench/mpnet/model.onnx, checks ONNX Runtime's last hidden state against PyTorch's (1e-4), writes the
 token batch (Scripts/make_bench_tokens.py's workload, byte-identical to what `encoder bench` names the same
 way), then alternates, ROUNDS times: ONNX Runtime (intra-op THREADS, inter-op 1, all graph optimizations,
-median of REPEAT runs after a warm-up) and `encoder bench --model … --tokens FILE --backend blas --json`
+median of REPEAT runs after a warm-up) and `encoder bench --model … --tokens FILE --backend onednn|blas --json`
 (median of REPEAT). Alternating keeps both engines under the same background load. Both time the encoder
 forward pass on real tokens (the batch has no padding at a fixed length).
 
@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--backend", default="onednn", choices=["onednn", "blas"], help="our backend (default: the encoder's default, onednn)")
     args = ap.parse_args()
 
     import numpy as np
@@ -96,7 +97,7 @@ def main():
         ms = statistics.median(times) * 1000
         print(f"round {round_ + 1}: onnxruntime {args.workload}: {ms:.1f} ms/batch, {tokens / ms * 1000:.0f} tokens/s")
         out = subprocess.run(
-            [args.encoder, "bench", "--model", args.model, "--tokens", tokens_path, "--backend", "blas",
+            [args.encoder, "bench", "--model", args.model, "--tokens", tokens_path, "--backend", args.backend,
              "--threads", str(args.threads), "--repeat", str(args.repeat), "--json"],
             check=True, capture_output=True, text=True).stdout
         result = json.loads(out)
