@@ -205,7 +205,8 @@ public final class EncoderModel: Sendable {
         let h = configuration.hiddenSize
         let usesTokenTypes = configuration.usesTokenTypes
         let paddingIndex = configuration.positionPaddingIndex
-        // `.onednn` runs the attention's products on OpenBLAS too.
+        // One level of threads for OpenBLAS too: `.blas` passes call it inside our workers, and code around `.onednn`
+        // passes (search, PCA) splits its OpenBLAS products across our threads as well.
         if options.backend != .naive { OpenBLAS.ensureSingleThreaded() }
         if options.backend == .onednn { try prepareOneDNN(options.precision) }
         return try workspaces.withWorkspace { (workspace: Workspace) throws(EncoderError) -> R in

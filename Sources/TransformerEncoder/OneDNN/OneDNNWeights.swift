@@ -1,9 +1,9 @@
 import CDNNL
 import Synchronization
 
-/// A dense layer's weights in oneDNN's layout, one copy per precision asked for, made on first use (or at load
-/// when the model's default backend is `.onednn`) and kept as long as the layer: people who only run the BLAS
-/// backend never pay for them.
+/// A dense layer's weights in oneDNN's layout for bf16 and int8, one copy per precision asked for, made on first use
+/// (or at load when the model's default options ask for that precision) and kept as long as the layer: people who
+/// run only fp32 never pay for them (fp32 on oneDNN reads the plain weights in place, ``DenseWeights``).
 final class OneDNNWeights: Sendable {
     private let prepared = Mutex<[Precision: Prepared]>([:])
 
@@ -116,25 +116,6 @@ final class OneDNNWeights: Sendable {
             self.columnSums = sums
             self.outlierChannels = UnsafeBufferPointer(channels)
             self.outlierWeights = outlierWeights
-        }
-
-        /// Writes the fp32 weights back in plain layout: Wᵀ (k, n) row-major, exactly (a reorder is a copy).
-        /// fp32 only. plain: (k, n).
-        func copyPlain(into plain: UnsafeMutablePointer<Float>) throws(EncoderError) {
-            let shape = "weights \(plan.k)×\(plan.n) \(plan.precision.rawValue)"
-            guard plan.precision == .fp32 else {
-                throw .oneDNN(operation: "reorder \(shape) to plain", status: "only fp32 weights reorder back exactly")
-            }
-            let engine = try OneDNN.engine.get().pointer
-            var description = dnnl_memory_desc_t()
-            try OneDNN.check(
-                dnnl_memory_desc_init_by_tag(&description, 2, [Int64(plan.k), Int64(plan.n)], dnnl_f32, dnnl_ab),
-                "plain \(shape)")
-            var destination: dnnl_memory_t?
-            try OneDNN.check(dnnl_memory_create(&destination, &description, engine, plain), "wrap plain \(shape)")
-            defer { dnnl_memory_destroy(destination) }
-            var source = plan.weightsDescription
-            try Self.reorder(from: &source, memory, to: &description, destination, engine: engine, what: "\(shape) to plain")
         }
 
         /// Copies `source` (described by `from`) into `destination` (described by `to`), on one thread.
