@@ -34,13 +34,14 @@ struct Linear: @unchecked Sendable {
         // The column-block plans a pass on up to every core will use, made now rather than in the first pass.
         if weights.fp32PlansMade.load(ordering: .acquiring) { return }
         let (unit, minimum) = columnUnits
+        let units = outFeatures / unit
+        var widths = Set<Int>()
         for threads in 1...max(1, Parallel.availableCores) {
-            let chunks = max(1, min(threads, outFeatures / unit / minimum))
-            for width in Set((0..<chunks).map { c in
-                ((c + 1 == chunks ? outFeatures / unit : outFeatures / unit * (c + 1) / chunks) - outFeatures / unit * c / chunks) * unit
-            }) {
-                _ = try OneDNNMatmulPlan.columnBlock(k: inFeatures, n: width, stride: outFeatures)
-            }
+            let chunks = Parallel.chunkCount(count: units, threads: threads, minimumChunk: minimum)
+            for c in 0..<chunks { widths.insert(Parallel.chunk(c, of: chunks, count: units).count * unit) }
+        }
+        for width in widths where width > 0 {
+            _ = try OneDNNMatmulPlan.columnBlock(k: inFeatures, n: width, stride: outFeatures)
         }
         weights.fp32PlansMade.store(true, ordering: .releasing)
     }

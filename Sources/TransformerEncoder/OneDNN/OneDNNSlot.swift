@@ -41,22 +41,31 @@ final class OneDNNSlot {
     ) throws(EncoderError) {
         let (k, stride) = (plan.k, plan.rowStride ?? plan.n)
         try reserve(plan, outliers: 0)
+        try forEachTile(rows: rows, plan: plan) { (start, tile) throws(EncoderError) in
+            let memories = try self.memories(for: tile)
+            guard let weightsMemory = memories.weights else {
+                throw .oneDNN(operation: "matmul \(tile.rows) rows", status: "not a column-block plan")
+            }
+            try OneDNN.check(
+                dnnl_memory_set_data_handle(weightsMemory, UnsafeMutableRawPointer(mutating: weights)), "set weights")
+            try execute(
+                tile, source: UnsafeMutableRawPointer(mutating: x + start * k), weights: weightsMemory,
+                destination: y + start * stride)
+        }
+    }
+
+    /// Runs `body(start, tile)` over `rows` rows in tiles of `plan` (128 rows, then a multiple of 16, then fewer
+    /// than 16), with OpenMP at one thread.
+    private func forEachTile(
+        rows: Int, plan: OneDNNMatmulPlan, _ body: (_ start: Int, _ tile: OneDNNMatmulPlan.Tile) throws(EncoderError) -> Void
+    ) throws(EncoderError) {
         try OneDNN.singleThreaded { () throws(EncoderError) in
             var start = 0
             while start < rows {
                 let left = rows - start
                 let tileRows = left >= OneDNNMatmulPlan.maxTileRows ? OneDNNMatmulPlan.maxTileRows
                     : left >= 16 ? left / 16 * 16 : left
-                let tile = plan.tiles[OneDNNMatmulPlan.tileIndex(rows: tileRows)]
-                let memories = try self.memories(for: tile)
-                guard let weightsMemory = memories.weights else {
-                    throw .oneDNN(operation: "matmul \(tile.rows) rows", status: "not a column-block plan")
-                }
-                try OneDNN.check(
-                    dnnl_memory_set_data_handle(weightsMemory, UnsafeMutableRawPointer(mutating: weights)), "set weights")
-                try execute(
-                    tile, source: UnsafeMutableRawPointer(mutating: x + start * k), weights: weightsMemory,
-                    destination: y + start * stride)
+                try body(start, plan.tiles[OneDNNMatmulPlan.tileIndex(rows: tileRows)])
                 start += tileRows
             }
         }
@@ -70,47 +79,40 @@ final class OneDNNSlot {
         let plan = weights.plan
         let (k, n) = (plan.k, plan.n)
         try reserve(plan, outliers: weights.outlierChannels.count)
-        try OneDNN.singleThreaded { () throws(EncoderError) in
-            var start = 0
-            while start < rows {
-                let left = rows - start
-                let tileRows = left >= OneDNNMatmulPlan.maxTileRows ? OneDNNMatmulPlan.maxTileRows
-                    : left >= 16 ? left / 16 * 16 : left
-                let tile = plan.tiles[OneDNNMatmulPlan.tileIndex(rows: tileRows)]
-                let xTile = x + start * k
-                let yTile = y + start * n
-                let source: UnsafeMutableRawPointer
-                switch plan.precision {
-                case .fp32:
-                    source = UnsafeMutableRawPointer(mutating: xTile)
-                case .bf16:
-                    LowPrecisionKernels.toBFloat16(
-                        xTile, count: tileRows * k, into: activations.assumingMemoryBound(to: UInt16.self))
-                    source = activations
-                case .int8 where weights.outlierChannels.isEmpty:
-                    LowPrecisionKernels.quantizeRows(
-                        xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
-                        scales: rowScales, zeroPoints: rowZeroPoints)
-                    source = activations
-                case .int8:
-                    LowPrecisionKernels.quantizeRows(
-                        xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
-                        scales: rowScales, zeroPoints: rowZeroPoints, outliers: weights.outlierChannels,
-                        outlierValues: outlierValues, scratch: rowScratch)
-                    source = activations
-                }
-                try execute(tile, source: source, weights: weights.memory, destination: yTile)
-                if let columnScales = weights.columnScales, let columnSums = weights.columnSums {
-                    LowPrecisionKernels.dequantize(
-                        yTile, rows: tileRows, columns: n, rowScales: rowScales, zeroPoints: rowZeroPoints,
-                        columnScales: columnScales, columnSums: columnSums)
-                }
-                if let outlierWeights = weights.outlierWeights {
-                    LowPrecisionKernels.addOutlierProduct(
-                        yTile, rows: tileRows, columns: n, values: outlierValues, weights: outlierWeights,
-                        count: weights.outlierChannels.count)
-                }
-                start += tileRows
+        try forEachTile(rows: rows, plan: plan) { (start, tile) throws(EncoderError) in
+            let tileRows = tile.rows
+            let xTile = x + start * k
+            let yTile = y + start * n
+            let source: UnsafeMutableRawPointer
+            switch plan.precision {
+            case .fp32:
+                source = UnsafeMutableRawPointer(mutating: xTile)
+            case .bf16:
+                LowPrecisionKernels.toBFloat16(
+                    xTile, count: tileRows * k, into: activations.assumingMemoryBound(to: UInt16.self))
+                source = activations
+            case .int8 where weights.outlierChannels.isEmpty:
+                LowPrecisionKernels.quantizeRows(
+                    xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
+                    scales: rowScales, zeroPoints: rowZeroPoints)
+                source = activations
+            case .int8:
+                LowPrecisionKernels.quantizeRows(
+                    xTile, rows: tileRows, columns: k, into: activations.assumingMemoryBound(to: UInt8.self),
+                    scales: rowScales, zeroPoints: rowZeroPoints, outliers: weights.outlierChannels,
+                    outlierValues: outlierValues, scratch: rowScratch)
+                source = activations
+            }
+            try execute(tile, source: source, weights: weights.memory, destination: yTile)
+            if let columnScales = weights.columnScales, let columnSums = weights.columnSums {
+                LowPrecisionKernels.dequantize(
+                    yTile, rows: tileRows, columns: n, rowScales: rowScales, zeroPoints: rowZeroPoints,
+                    columnScales: columnScales, columnSums: columnSums)
+            }
+            if let outlierWeights = weights.outlierWeights {
+                LowPrecisionKernels.addOutlierProduct(
+                    yTile, rows: tileRows, columns: n, values: outlierValues, weights: outlierWeights,
+                    count: weights.outlierChannels.count)
             }
         }
     }

@@ -14,17 +14,30 @@ enum Parallel {
         count: Int, threads: Int, minimumChunk: Int = 1, alignment: Int = 1, _ body: (Range<Int>) -> Void
     ) {
         guard count > 0 else { return }
-        let chunks = max(1, min(threads, count / max(1, minimumChunk)))
+        let chunks = chunkCount(count: count, threads: threads, minimumChunk: minimumChunk)
         if chunks == 1 {
             body(0..<count)
             return
         }
         WorkerPool.shared.run(chunks: chunks) { c in
-            let step = max(1, alignment)
-            let lower = count * c / chunks / step * step
-            let upper = c + 1 == chunks ? count : count * (c + 1) / chunks / step * step
-            if lower < upper { body(lower..<upper) }
+            let range = chunk(c, of: chunks, count: count, alignment: alignment)
+            if !range.isEmpty { body(range) }
         }
+    }
+
+    /// How many chunks ``forEachChunk(count:threads:minimumChunk:alignment:_:)`` cuts `0..<count` into.
+    @inline(__always)
+    static func chunkCount(count: Int, threads: Int, minimumChunk: Int) -> Int {
+        max(1, min(threads, count / max(1, minimumChunk)))
+    }
+
+    /// Chunk `c` of `chunks` over `0..<count`; every chunk but the last starts and ends on a multiple of `alignment`.
+    @inline(__always)
+    static func chunk(_ c: Int, of chunks: Int, count: Int, alignment: Int = 1) -> Range<Int> {
+        let step = max(1, alignment)
+        let lower = count * c / chunks / step * step
+        let upper = c + 1 == chunks ? count : count * (c + 1) / chunks / step * step
+        return lower..<max(lower, upper)
     }
 
     /// ``forEachChunk(count:threads:minimumChunk:alignment:_:)`` that also tells `body` its chunk's number, in
@@ -33,15 +46,14 @@ enum Parallel {
         count: Int, threads: Int, minimumChunk: Int = 1, _ body: (_ rows: Range<Int>, _ chunk: Int) -> Void
     ) {
         guard count > 0 else { return }
-        let chunks = max(1, min(threads, count / max(1, minimumChunk)))
+        let chunks = chunkCount(count: count, threads: threads, minimumChunk: minimumChunk)
         if chunks == 1 {
             body(0..<count, 0)
             return
         }
         WorkerPool.shared.run(chunks: chunks) { c in
-            let lower = count * c / chunks
-            let upper = c + 1 == chunks ? count : count * (c + 1) / chunks
-            if lower < upper { body(lower..<upper, c) }
+            let range = chunk(c, of: chunks, count: count)
+            if !range.isEmpty { body(range, c) }
         }
     }
 
